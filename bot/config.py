@@ -1,0 +1,203 @@
+"""Configuration: ``config.toml`` read once into frozen objects, with environment overrides.
+
+Every key can be overridden by ``SITREP_<SECTION>_<KEY>``; ``SITREP_CONFIG`` names another
+file. Secrets (tokens) are read only from the environment. This is the only module that reads
+the environment; a bad value raises :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from handlers.settings import DomainSettings, Levels, Severity, Topic
+from storage.database import DatabaseError, normalize_url
+
+DEFAULT_CONFIG = Path("config.toml")
+ENV_PREFIX = "SITREP_"
+# Keys that may only come from the environment.
+SECRETS = {("telegram", "token"), ("zalo", "token")}
+
+
+class ConfigError(Exception):
+    """A missing or invalid setting; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    token: str
+    api_url: str
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path
+    database_url: str
+    media_dir: Path
+    log_level: str
+    telegram: ChannelSettings
+    zalo: ChannelSettings
+    domain: DomainSettings
+
+
+def load_config(env: Mapping[str, str], path: Path | None = None) -> Config:
+    """Read the config file named by ``path``, ``SITREP_CONFIG`` or ./config.toml."""
+    source = path or Path(env.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG))
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {source} not found (set SITREP_CONFIG)") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {source} is not valid TOML: {exc}") from exc
+    for section, key in SECRETS:
+        if raw.get(section, {}).get(key):
+            raise ConfigError(
+                f"{section}.{key} must not be written in {source}: "
+                f"set {ENV_PREFIX}{section.upper()}_{key.upper()} in the environment"
+            )
+    settings = _Settings(raw, env)
+    return Config(
+        source=source,
+        database_url=settings.database_url(),
+        media_dir=Path(settings.str("general", "media_dir", "./media")),
+        log_level=settings.choice(
+            "general", "log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
+        ),
+        telegram=ChannelSettings(
+            token=settings.str("telegram", "token", ""),
+            api_url=settings.str("telegram", "api_url", "https://api.telegram.org").rstrip("/"),
+        ),
+        zalo=ChannelSettings(
+            token=settings.str("zalo", "token", ""),
+            api_url=settings.str(
+                "zalo", "api_url", "https://bot-api.zaloplatforms.com"
+            ).rstrip("/"),
+        ),
+        domain=settings.domain(),
+    )
+
+
+class _Settings:
+    """Typed access to the file's values, each overridable from the environment."""
+
+    def __init__(self, raw: dict[str, Any], env: Mapping[str, str]) -> None:
+        self._raw = raw
+        self._env = env
+
+    def _value(self, section: str, key: str, default: Any) -> tuple[Any, bool]:
+        env_name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+        if env_name in self._env:
+            return self._env[env_name], True
+        return self._raw.get(section, {}).get(key, default), False
+
+    def str(self, section: str, key: str, default: str) -> str:
+        value, _ = self._value(section, key, default)
+        if not isinstance(value, str):
+            raise ConfigError(f"{section}.{key} must be a string, not {value!r}")
+        return value.strip()
+
+    def int(self, section: str, key: str, default: int, minimum: int = 1) -> int:
+        value, from_env = self._value(section, key, default)
+        if from_env:
+            try:
+                value = int(value)
+            except ValueError as exc:
+                raise ConfigError(f"{section}.{key} must be a whole number, not {value!r}") from exc
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ConfigError(f"{section}.{key} must be a whole number >= {minimum}, not {value!r}")
+        return value
+
+    def list(self, section: str, key: str, default: list[str]) -> list[str]:
+        value, from_env = self._value(section, key, default)
+        if from_env:
+            value = [part.strip() for part in value.split(",")]
+        if not isinstance(value, list) or not value or not all(
+            isinstance(v, str) and v for v in value
+        ):
+            raise ConfigError(f"{section}.{key} must be a non-empty list of names")
+        return value
+
+    def choice(self, section: str, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.str(section, key, default).upper()
+        if value not in allowed:
+            raise ConfigError(f"{section}.{key} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+
+    def database_url(self) -> str:
+        url = self.str("database", "url", "sqlite:///sitrep.db")
+        try:
+            return normalize_url(url)
+        except DatabaseError as exc:
+            raise ConfigError(f"database.url: {exc}") from exc
+
+    def domain(self) -> DomainSettings:
+        tz_name = self.str("general", "timezone", "Asia/Ho_Chi_Minh")
+        try:
+            timezone = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"general.timezone: unknown time zone {tz_name!r}") from exc
+        return DomainSettings(
+            timezone=timezone,
+            topics=self._topics(),
+            severities=self._severities(),
+            levels=self._levels(),
+            max_text_chars=self.int("reports", "max_text_chars", 4000, minimum=100),
+            draft_reminder_hours=self.int("reports", "draft_reminder_hours", 24),
+            recent_reports=self.int("reports", "recent_reports", 5),
+            invitation_days=self.int("invitations", "expiry_days", 7),
+            max_failed_codes=self.int("invitations", "max_failed_codes", 5),
+            lockout_minutes=self.int("invitations", "lockout_minutes", 60),
+        )
+
+    def _levels(self) -> Levels:
+        keys = self.list("units", "levels", ["province", "commune", "village"])
+        names = self.list("units", "level_names", keys)
+        if len(names) != len(keys):
+            raise ConfigError("units.level_names must name each of units.levels")
+        if len(set(keys)) != len(keys):
+            raise ConfigError("units.levels must not repeat a level")
+        leader = self.str("units", "leader_level", "commune")
+        reporter = self.str("units", "reporter_level", "village")
+        for key, value in (("leader_level", leader), ("reporter_level", reporter)):
+            if value not in keys:
+                raise ConfigError(f"units.{key} {value!r} is not one of units.levels")
+        if keys.index(leader) >= keys.index(reporter):
+            raise ConfigError("units.leader_level must be above units.reporter_level")
+        return Levels(tuple(keys), tuple(names), leader, reporter)
+
+    def _topics(self) -> tuple[Topic, ...]:
+        raw = self._raw.get("topics")
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError("topics: at least one [[topics]] entry is needed")
+        topics = []
+        for index, entry in enumerate(raw, start=1):
+            code, name = entry.get("code"), entry.get("name")
+            if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
+                raise ConfigError(f"topics #{index}: code and name are required")
+            short = entry.get("short", name)
+            topics.append(Topic(code, name, short, bool(entry.get("denunciation", False))))
+        if len({t.code for t in topics}) != len(topics):
+            raise ConfigError("topics: two topics share a code")
+        return tuple(topics)
+
+    def _severities(self) -> tuple[Severity, ...]:
+        raw = self._raw.get("severities")
+        if not isinstance(raw, list) or len(raw) < 2:
+            raise ConfigError("severities: at least two [[severities]] entries are needed")
+        severities = []
+        for index, entry in enumerate(raw, start=1):
+            code, name = entry.get("code"), entry.get("name")
+            if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
+                raise ConfigError(f"severities #{index}: code and name are required")
+            severities.append(Severity(code, name, bool(entry.get("urgent", False))))
+        if sum(s.urgent for s in severities) != 1:
+            raise ConfigError("severities: exactly one severity must be marked urgent = true")
+        return tuple(severities)

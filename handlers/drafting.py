@@ -1,0 +1,111 @@
+"""Pieces the report flows share: where a report is for, attachments, alerts, formatting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.matching import fold
+from handlers.messages import Button, Outgoing, Reply
+from handlers.services import Services
+from handlers.turn import Turn
+from handlers.weeks import Week, local_time
+from storage.records import Member, Report, Role
+
+ALERT_PRIORITY = 5
+
+
+def start_draft(turn: Turn, flow: str) -> dict[str, Any]:
+    """The fields every report draft starts with: the village and the week, in local time."""
+    week = Week.of(turn.msg.sent_at, turn.services.settings.timezone)
+    return {
+        "flow": flow,
+        "member_id": turn.me.id,
+        "unit_id": turn.me.unit.id,
+        "unit_name": turn.me.unit.name,
+        "week": week.key,
+        "week_label": week.label(),
+        "sent_at": turn.msg.sent_at.isoformat(),
+    }
+
+
+def attachments_of(turn: Turn) -> list[list[str]]:
+    return [[a.kind, a.ref] for a in turn.msg.attachments]
+
+
+def attachment_note(turn: Turn) -> str:
+    """ "ảnh", "ghi âm", "vị trí" for the acknowledgement of a file sent alone."""
+    kinds = {a.kind for a in turn.msg.attachments}
+    return ", ".join(turn.t(f"attachment.{k}") for k in sorted(kinds))
+
+
+def is_denunciation_text(text: str) -> bool:
+    return "to cao" in fold(text)
+
+
+def people_label(turn: Turn | Services, people: int | None) -> str:
+    texts = turn.services.texts if isinstance(turn, Turn) else turn.texts
+    if people is None:
+        return texts("report.people_unknown")
+    return texts("report.people", n=f"{people:,}".replace(",", "."))
+
+
+def reporter_label(services: Services, viewer: Member | None, report: Report) -> str:
+    """The reporter's name, or "giữ bí mật" on a denunciation for anyone below admin."""
+    if report.is_denunciation and (
+        viewer is None or (viewer.role != Role.ADMIN and viewer.id != report.reporter_id)
+    ):
+        return services.texts("report.confidential")
+    return report.reporter_name
+
+
+def quote(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return f"\"{text[:limit]}{'…' if len(text) > limit else ''}\""
+
+
+async def urgent_alerts(services: Services, report: Report, commune: str) -> list[Outgoing]:
+    """One alert per leader of the commune and officer above, never to the reporter."""
+    recipients = await services.store.members.covering(
+        report.unit.path, {Role.LEADER, Role.OFFICER}
+    )
+    item = next((i for i in report.items if i.topic), None)
+    topic = services.settings.topic(item.topic).short if item and item.topic else ""
+    photos = sum(1 for a in report.attachments if a.kind == "photo")
+    details = [topic, people_label(services, report.people)]
+    if photos:
+        details.append(services.texts("report.photos", n=photos))
+    out = []
+    for member in recipients:
+        if member.id == report.reporter_id:
+            continue
+        text = services.texts(
+            "alert.urgent",
+            unit=report.unit.name,
+            commune=commune,
+            time=local_time(report.sent_at, services.settings.timezone),
+            details=" · ".join(d for d in details if d),
+            quote=quote(item.text if item else ""),
+            reporter=reporter_label(services, member, report),
+            number=report.id,
+        )
+        buttons = ((Button(services.texts("buttons.details"), f"/xem {report.id}"),),)
+        out.append(
+            Outgoing(
+                idem_key=f"alert:{report.id}:{member.id}",
+                member_id=member.id,
+                reply=Reply(text, buttons),
+                priority=ALERT_PRIORITY,
+            )
+        )
+    return out
+
+
+async def commune_name(services: Services, report_unit_path: str) -> str:
+    """The name of the leader-level unit above (or at) a unit, for "lãnh đạo xã Đồng Văn"."""
+    store = services.store
+    ids = [int(p) for p in report_unit_path.strip("/").split("/") if p]
+    for unit_id in reversed(ids):
+        unit = await store.units.by_id(unit_id)
+        if unit is not None and unit.level == services.settings.levels.leader:
+            return unit.name
+    return ""

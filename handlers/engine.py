@@ -1,0 +1,281 @@
+"""The conversation engine: every incoming message goes through :meth:`Engine.handle`.
+
+The message is stored in the inbox first, then handled under a per-chat lock (one chat's
+messages in order), then the new state, the messages for other members and the inbox mark are
+written. Any failure is logged with its traceback and the person is told their message is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from handlers import mine, queries, registration, urgent, weekly
+from handlers.errors import NotAllowed, NotRegistered, UserError
+from handlers.matching import match_choice
+from handlers.messages import Content, IncomingMessage, Outgoing, Reply
+from handlers.services import Services
+from handlers.states import State
+from handlers.turn import CHOICES, STASH, Turn
+from storage.records import Role
+from storage.repositories.messages import OutboxEntry
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Turn], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    run: Step
+    roles: frozenset[Role] | None = None  # None: any member; see PUBLIC for non-members
+    flow: str | None = None  # the flow the command starts, if any
+    denied: str = "errors.not_allowed"
+
+
+REPORTERS = frozenset({Role.REPORTER})
+READERS = frozenset({Role.LEADER, Role.OFFICER, Role.ADMIN})
+
+COMMANDS: dict[str, Command] = {
+    "start": Command(registration.start),
+    "trogiup": Command(registration.help),
+    "huy": Command(registration.cancel),
+    "baocao": Command(weekly.begin, REPORTERS, flow="weekly", denied="errors.reporters_only"),
+    "khancap": Command(urgent.begin, REPORTERS, flow="urgent", denied="errors.reporters_only"),
+    "cuatoi": Command(mine.begin, REPORTERS, flow="mine", denied="errors.reporters_only"),
+    "chuabaocao": Command(queries.missing, READERS, denied="errors.leaders_only"),
+    "tonghop": Command(queries.summary, READERS, denied="errors.leaders_only"),
+    "xem": Command(queries.show, None),
+    "lienket": Command(registration.link, None),
+}
+PUBLIC = {"start", "trogiup", "huy"}
+
+STEPS: dict[State, Step] = {
+    **weekly.STEPS,
+    **urgent.STEPS,
+    **mine.STEPS,
+}
+PROMPTS: dict[State, Step] = {**weekly.PROMPTS, **urgent.PROMPTS, **mine.PROMPTS}
+
+
+async def resume(turn: Turn) -> None:
+    """Take back the draft set aside, or drop it."""
+    if turn.choice is None:
+        turn.unclear()
+        return
+    stash = turn.data.pop(STASH, None) or {}
+    if turn.choice.data == registration.DROP or not stash:
+        turn.say(turn.t("cancel.done"))
+        turn.finish()
+        return
+    turn.state = State(stash["state"])
+    turn.data = dict(stash["data"])
+    await PROMPTS[turn.state](turn)
+
+
+STEPS[State.RESUME] = resume
+
+# States whose draft is worth keeping aside when another flow starts.
+KEEP_ON_INTERRUPT = {s for s in State if s.flow == "weekly"} | {
+    State.URGENT_TEXT,
+    State.URGENT_TOPIC,
+}
+
+
+class Engine:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def handle(self, msg: IncomingMessage) -> list[Reply]:
+        """Store, handle and answer one message; a message seen before gets no answer."""
+        store = self.services.store
+        now = self.services.clock.now()
+        inbox_id = await store.messages.receive(
+            msg.channel, msg.message_id, msg.chat_id, msg.to_payload(), now
+        )
+        if inbox_id is None:
+            log.info("dropping duplicate message %s/%s", msg.channel, msg.message_id)
+            return []
+        return await self.process(inbox_id, msg)
+
+    async def replay_unprocessed(self, channel: str | None = None) -> list[tuple[IncomingMessage, list[Reply]]]:
+        """Handle messages stored before a crash but never finished, oldest first."""
+        done = []
+        for inbox_id, payload in await self.services.store.messages.unprocessed(channel):
+            msg = IncomingMessage.from_payload(payload)
+            log.info("replaying stored message %s/%s", msg.channel, msg.message_id)
+            done.append((msg, await self.process(inbox_id, msg)))
+        return done
+
+    async def process(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
+        key = (msg.channel, msg.chat_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            try:
+                return await self._process_locked(inbox_id, msg)
+            except Exception as exc:
+                log.exception(
+                    "failed to handle message %s/%s (inbox %d)", msg.channel, msg.message_id, inbox_id
+                )
+                await self.services.store.messages.done(
+                    inbox_id, self.services.clock.now(), error=repr(exc)
+                )
+                return [Reply(self.services.texts("errors.internal"))]
+            finally:
+                if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                    self._locks.pop(key, None)
+
+    async def _process_locked(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
+        store = self.services.store
+        now = self.services.clock.now()
+        member = await store.members.by_identity(msg.channel, msg.user_id)
+        if member is not None:
+            await store.members.touch(msg.channel, msg.user_id, msg.chat_id, now)
+        saved = await store.conversations.get(msg.channel, msg.chat_id)
+        state = State(saved.state) if saved else State.IDLE
+        data: dict[str, Any] = dict(saved.data) if saved else {}
+        turn = Turn(self.services, msg, member, now, state, data)
+        try:
+            await self._route(turn)
+        except UserError as err:
+            log.info(
+                "refused %s from %s/%s: %s", msg.text[:40], msg.channel, msg.user_id, err.text_key
+            )
+            turn.say(self.services.texts(err.text_key, **err.values))
+        self._after(turn, state)
+        if turn.state == State.IDLE and not turn.data:
+            if saved is not None:
+                await store.conversations.clear(msg.channel, msg.chat_id)
+        elif saved is None or turn.state != state or turn.data != saved.data:
+            await store.conversations.save(msg.channel, msg.chat_id, turn.state.value, turn.data, now)
+        await self.deliver(turn.outgoing)
+        await store.messages.done(inbox_id, now)
+        return turn.replies
+
+    async def deliver(self, outgoing: list[Outgoing]) -> None:
+        """Put messages for other members into the outbox, to the chat they used last."""
+        store = self.services.store
+        entries = []
+        for out in outgoing:
+            if out.channel is not None and out.chat_id is not None:
+                channel, chat_id = out.channel, out.chat_id
+            else:
+                identity = await store.members.latest_identity(out.member_id)
+                if identity is None:
+                    log.warning(
+                        "member %d has no chat to write to; %s not sent", out.member_id, out.idem_key
+                    )
+                    continue
+                channel, chat_id = identity.channel, identity.chat_id
+            entries.append(
+                OutboxEntry(
+                    out.idem_key,
+                    channel,
+                    chat_id,
+                    out.member_id,
+                    out.reply.to_payload(),
+                    out.priority,
+                )
+            )
+        if entries:
+            await store.messages.enqueue(entries, self.services.clock.now())
+
+    async def _route(self, turn: Turn) -> None:
+        msg = turn.msg
+        if msg.is_group:
+            turn.say(turn.t("errors.group"))
+            return
+        if msg.content in (Content.STICKER, Content.UNSUPPORTED):
+            turn.say(turn.t("errors.unreadable"))
+            return
+        text = msg.text.strip()
+        limit = self.services.settings.max_text_chars
+        if len(text) > limit:
+            log.info("cut a %d-character message from %s/%s", len(text), msg.channel, msg.user_id)
+            text = text[:limit]
+            turn.say(turn.t("errors.too_long", limit=f"{limit:,}".replace(",", ".")))
+        turn.text = text
+        if msg.button is not None:
+            if msg.button.startswith("/"):
+                turn.text = text = msg.button
+            else:
+                turn.choice = next((b for b in turn.pending() if b.data == msg.button), None)
+                if turn.choice is None:
+                    turn.say(turn.t("errors.stale_button"))
+                    await self.reprompt(turn)
+                    return
+        if text.startswith("/"):
+            await self._command(turn, text)
+            return
+        if turn.member is None:
+            if registration.looks_like_code(text):
+                turn.text = text
+                await registration.redeem(turn, text)
+            else:
+                raise NotRegistered()
+            return
+        if turn.choice is None and text:
+            turn.choice = match_choice(text, turn.pending())
+        if not text and not msg.attachments and turn.choice is None:
+            turn.say(turn.t("errors.empty"))
+            await self.reprompt(turn, hint_only=True)
+            return
+        step = STEPS.get(turn.state)
+        if step is None:
+            await registration.idle(turn)
+            return
+        await step(turn)
+
+    async def _command(self, turn: Turn, text: str) -> None:
+        head, _, args = text[1:].partition(" ")
+        name = head.split("@")[0].lower()
+        command = COMMANDS.get(name)
+        if command is None:
+            turn.say(turn.t("errors.unknown_command"))
+            return
+        if turn.member is None and name not in PUBLIC:
+            raise NotRegistered()
+        if command.roles is not None and turn.me.role not in command.roles:
+            raise NotAllowed(command.denied)
+        turn.text = args.strip()
+        if command.flow is not None and turn.state != State.IDLE:
+            if turn.state.flow == command.flow and turn.state in PROMPTS:
+                turn.say(turn.t("resume.same_flow"))
+                await self.reprompt(turn)
+                return
+            self._set_aside(turn)
+        await command.run(turn)
+
+    def _set_aside(self, turn: Turn) -> None:
+        """Keep an unfinished draft aside while another flow runs; offer it back after."""
+        if turn.state in KEEP_ON_INTERRUPT:
+            draft = {k: v for k, v in turn.data.items() if k not in (CHOICES, STASH)}
+            turn.data = {STASH: {"state": turn.state.value, "data": draft}}
+        else:
+            turn.data = {STASH: turn.data[STASH]} if STASH in turn.data else {}
+        turn.state = State.IDLE
+
+    async def reprompt(self, turn: Turn, hint_only: bool = False) -> None:
+        prompt = PROMPTS.get(turn.state)
+        if prompt is None:
+            await registration.idle(turn)
+        elif hint_only:
+            turn.unclear()
+        else:
+            await prompt(turn)
+
+    def _after(self, turn: Turn, before: State) -> None:
+        """Offer a draft set aside once a flow ends; remember the buttons just shown."""
+        if before != State.IDLE and turn.state == State.IDLE and STASH in turn.data:
+            registration.offer_resume(turn)
+        with_buttons = [r for r in turn.replies if r.buttons]
+        if with_buttons:
+            turn.data[CHOICES] = [
+                [b.label, b.data, list(b.aliases)] for b in with_buttons[-1].flat_buttons()
+            ]
+        elif turn.state != before:
+            turn.data.pop(CHOICES, None)

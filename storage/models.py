@@ -1,0 +1,248 @@
+"""SQLAlchemy 2 models: the tables of the service.
+
+Times are stored as timezone-aware UTC datetimes. Every table is created by an Alembic
+revision in ``storage/migrations``; change a model only together with a new revision.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+    }
+
+
+class UnitRow(Base):
+    """A node of the administrative tree: province, commune, village, or any other level."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Materialised path of ids ("/1/5/17/"): a subtree is one LIKE prefix query.
+    path: Mapped[str] = mapped_column(String(512), index=True)
+    search_name: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    identities: Mapped[list[IdentityRow]] = relationship(back_populates="member")
+
+
+class IdentityRow(Base):
+    """One messenger account (channel + user id) of a member, and the chat to write to."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    member: Mapped[MemberRow] = relationship(back_populates="identities")
+
+
+class InvitationRow(Base):
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Set when the code links another channel to an existing member.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    uses_left: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class FailedCodeRow(Base):
+    """A wrong invitation code typed in a chat; five in an hour lock the chat out."""
+
+    __tablename__ = "failed_codes"
+    __table_args__ = (Index("ix_failed_codes_chat", "channel", "chat_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_unit_week", "unit_id", "week"),
+        Index("ix_reports_week", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # weekly | urgent
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    week: Mapped[str] = mapped_column(String(8))  # ISO week in local time, "2026-W48"
+    # "<unit id>:<week>" for weekly reports, NULL for urgent ones: one weekly report a village.
+    weekly_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # The message that completed the report: a replayed message finds it instead of a copy.
+    source: Mapped[str] = mapped_column(String(120), unique=True)
+    is_normal: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[str] = mapped_column(String(16))
+    people: Mapped[int | None] = mapped_column(Integer)
+    is_denunciation: Mapped[bool] = mapped_column(Boolean, default=False)
+    place: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    sent_at: Mapped[datetime]
+    stored_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+    items: Mapped[list[ReportItemRow]] = relationship(
+        back_populates="report", order_by="ReportItemRow.id"
+    )
+    attachments: Mapped[list[AttachmentRow]] = relationship(order_by="AttachmentRow.id")
+
+
+class ReportItemRow(Base):
+    """One topic of a report, or an addition/correction sent later to the same report."""
+
+    __tablename__ = "report_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # issue | normal | addition
+    topic: Mapped[str | None] = mapped_column(String(32), index=True)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    people: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(120), unique=True)
+    sent_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+
+    report: Mapped[ReportRow] = relationship(back_populates="items")
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("report_items.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # photo | voice | location | document
+    source: Mapped[str] = mapped_column(String(120), unique=True)
+    ref: Mapped[str] = mapped_column(String(500))  # file path, platform file id or "lat,lon"
+    stored_at: Mapped[datetime]
+
+
+class ConversationRow(Base):
+    """The state and draft of one chat, so that a restart resumes a half-filled report."""
+
+    __tablename__ = "conversations"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]
+
+
+class InboxRow(Base):
+    """Every incoming message, stored before it is handled."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None] = mapped_column(index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxRow(Base):
+    """Every outgoing message that is not a direct reply, stored before it is sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idem_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=10)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

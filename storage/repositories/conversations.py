@@ -1,0 +1,78 @@
+"""Conversation state and drafts, one row per (channel, chat)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import ConversationRow
+from storage.records import Conversation
+
+
+class ConversationRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def get(self, channel: str, chat_id: str) -> Conversation | None:
+        async with self._sessions() as session:
+            row = await session.get(ConversationRow, (channel, chat_id))
+            if row is None:
+                return None
+            return Conversation(row.state, dict(row.data), row.updated_at, row.reminded_at)
+
+    async def save(
+        self, channel: str, chat_id: str, state: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(ConversationRow, (channel, chat_id))
+            if row is None:
+                session.add(
+                    ConversationRow(
+                        channel=channel,
+                        chat_id=chat_id,
+                        state=state,
+                        data=data,
+                        updated_at=now,
+                        reminded_at=None,
+                    )
+                )
+            else:
+                row.state = state
+                row.data = data
+                row.updated_at = now
+                row.reminded_at = None
+
+    async def clear(self, channel: str, chat_id: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(ConversationRow).where(
+                    ConversationRow.channel == channel, ConversationRow.chat_id == chat_id
+                )
+            )
+
+    async def stale(self, before: datetime) -> list[tuple[str, str, Conversation]]:
+        """Conversations untouched since ``before`` whose owner has not been reminded."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ConversationRow).where(
+                    ConversationRow.updated_at < before, ConversationRow.reminded_at.is_(None)
+                )
+            )
+            return [
+                (r.channel, r.chat_id, Conversation(r.state, dict(r.data), r.updated_at, None))
+                for r in rows
+            ]
+
+    async def mark_reminded(
+        self, channel: str, chat_id: str, state: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        """Record the reminder and the state it leaves the chat in (the draft kept aside)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ConversationRow)
+                .where(ConversationRow.channel == channel, ConversationRow.chat_id == chat_id)
+                .values(reminded_at=now, state=state, data=data)
+            )

@@ -1,0 +1,224 @@
+"""Members, their messenger identities, invitations and wrong-code lockouts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from storage.models import FailedCodeRow, IdentityRow, InvitationRow, MemberRow, UnitRow
+from storage.records import Identity, Invitation, Member, Role
+from storage.repositories.units import to_unit
+
+
+def _member(row: MemberRow, unit: UnitRow) -> Member:
+    return Member(row.id, row.display_name, Role(row.role), to_unit(unit), row.active)
+
+
+class MemberRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def by_identity(self, channel: str, user_id: str) -> Member | None:
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(MemberRow, UnitRow)
+                    .join(IdentityRow, IdentityRow.member_id == MemberRow.id)
+                    .join(UnitRow, UnitRow.id == MemberRow.unit_id)
+                    .where(IdentityRow.channel == channel, IdentityRow.user_id == user_id)
+                )
+            ).first()
+            return _member(*found) if found else None
+
+    async def by_id(self, member_id: int) -> Member | None:
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(MemberRow, UnitRow)
+                    .join(UnitRow, UnitRow.id == MemberRow.unit_id)
+                    .where(MemberRow.id == member_id)
+                )
+            ).first()
+            return _member(*found) if found else None
+
+    async def touch(self, channel: str, user_id: str, chat_id: str, now: datetime) -> None:
+        """Remember when and in which chat an identity was last seen."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(IdentityRow)
+                .where(IdentityRow.channel == channel, IdentityRow.user_id == user_id)
+                .values(last_seen_at=now, chat_id=chat_id)
+            )
+
+    async def covering(self, unit_path: str, roles: set[Role]) -> list[Member]:
+        """Active members of ``roles`` whose unit is ``unit_path`` or one of its ancestors."""
+        ids = [int(p) for p in unit_path.strip("/").split("/") if p]
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(MemberRow, UnitRow)
+                .join(UnitRow, UnitRow.id == MemberRow.unit_id)
+                .where(
+                    MemberRow.unit_id.in_(ids),
+                    MemberRow.role.in_([r.value for r in roles]),
+                    MemberRow.active.is_(True),
+                )
+                .order_by(MemberRow.id)
+            )
+            return [_member(m, u) for m, u in rows.all()]
+
+    async def latest_identity(self, member_id: int) -> Identity | None:
+        """The identity the member used last: messages to them go there."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(IdentityRow)
+                .where(IdentityRow.member_id == member_id)
+                .order_by(IdentityRow.last_seen_at.desc(), IdentityRow.id.desc())
+                .limit(1)
+            )
+            if row is None:
+                return None
+            return Identity(row.member_id, row.channel, row.user_id, row.chat_id)
+
+    async def identities(self, member_id: int) -> list[Identity]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(IdentityRow).where(IdentityRow.member_id == member_id)
+            )
+            return [Identity(r.member_id, r.channel, r.user_id, r.chat_id) for r in rows]
+
+    async def list(self) -> list[Member]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(MemberRow, UnitRow)
+                .join(UnitRow, UnitRow.id == MemberRow.unit_id)
+                .options(selectinload(MemberRow.identities))
+                .order_by(MemberRow.id)
+            )
+            return [_member(m, u) for m, u in rows.all()]
+
+    # --- invitations -------------------------------------------------------------------
+
+    async def create_invitation(
+        self,
+        code_hash: str,
+        role: Role,
+        unit_id: int,
+        uses: int,
+        expires_at: datetime,
+        now: datetime,
+        member_id: int | None = None,
+    ) -> None:
+        async with self._sessions.begin() as session:
+            session.add(
+                InvitationRow(
+                    code_hash=code_hash,
+                    role=role.value,
+                    unit_id=unit_id,
+                    member_id=member_id,
+                    uses_left=uses,
+                    expires_at=expires_at,
+                    created_at=now,
+                )
+            )
+
+    async def redeem(
+        self,
+        code_hash: str,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        display_name: str,
+        now: datetime,
+    ) -> Member | None:
+        """Use one use of a valid code: link the identity to its member or to a new one.
+
+        Returns None when the code is unknown, used up or expired.
+        """
+        async with self._sessions.begin() as session:
+            invitation = await session.scalar(
+                select(InvitationRow).where(InvitationRow.code_hash == code_hash)
+            )
+            if invitation is None or invitation.uses_left < 1 or invitation.expires_at <= now:
+                return None
+            # Decrement only if a use is still left: two chats racing for the last use.
+            claimed = await session.execute(
+                update(InvitationRow)
+                .where(InvitationRow.id == invitation.id, InvitationRow.uses_left > 0)
+                .values(uses_left=InvitationRow.uses_left - 1)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            member_id = invitation.member_id
+            if member_id is None:
+                member = MemberRow(
+                    display_name=display_name,
+                    role=invitation.role,
+                    unit_id=invitation.unit_id,
+                    active=True,
+                    created_at=now,
+                )
+                session.add(member)
+                await session.flush()
+                member_id = member.id
+            session.add(
+                IdentityRow(
+                    member_id=member_id,
+                    channel=channel,
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    display_name=display_name,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
+            found = (
+                await session.execute(
+                    select(MemberRow, UnitRow)
+                    .join(UnitRow, UnitRow.id == MemberRow.unit_id)
+                    .where(MemberRow.id == member_id)
+                )
+            ).one()
+            return _member(*found)
+
+    async def invitation(self, code_hash: str) -> Invitation | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(InvitationRow).where(InvitationRow.code_hash == code_hash)
+            )
+            if row is None:
+                return None
+            return Invitation(
+                row.id, Role(row.role), row.unit_id, row.member_id, row.uses_left, row.expires_at
+            )
+
+    async def record_failed_code(self, channel: str, chat_id: str, now: datetime) -> None:
+        async with self._sessions.begin() as session:
+            session.add(FailedCodeRow(channel=channel, chat_id=chat_id, at=now))
+
+    async def failed_codes_since(self, channel: str, chat_id: str, since: datetime) -> list[datetime]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(FailedCodeRow.at)
+                .where(
+                    FailedCodeRow.channel == channel,
+                    FailedCodeRow.chat_id == chat_id,
+                    FailedCodeRow.at > since,
+                )
+                .order_by(FailedCodeRow.at)
+            )
+            return list(rows)
+
+    async def clear_failed_codes(self, channel: str, chat_id: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(FailedCodeRow).where(
+                    FailedCodeRow.channel == channel, FailedCodeRow.chat_id == chat_id
+                )
+            )
+
+    async def count(self) -> int:
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count(MemberRow.id))) or 0)
