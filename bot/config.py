@@ -43,6 +43,7 @@ class Config:
     database_url: str
     media_dir: Path
     log_level: str
+    log_file: str
     telegram: ChannelSettings
     zalo: ChannelSettings
     domain: DomainSettings
@@ -71,6 +72,7 @@ def load_config(env: Mapping[str, str], path: Path | None = None) -> Config:
         log_level=settings.choice(
             "general", "log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
         ),
+        log_file=settings.str("general", "log_file", ""),
         telegram=ChannelSettings(
             token=settings.str("telegram", "token", ""),
             api_url=settings.str("telegram", "api_url", "https://api.telegram.org").rstrip("/"),

@@ -8,6 +8,7 @@ written. Any failure is logged with its traceback and the person is told their m
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -137,7 +138,7 @@ class Engine:
             await store.members.touch(msg.channel, msg.user_id, msg.chat_id, now)
         saved = await store.conversations.get(msg.channel, msg.chat_id)
         state = State(saved.state) if saved else State.IDLE
-        data: dict[str, Any] = dict(saved.data) if saved else {}
+        data: dict[str, Any] = copy.deepcopy(saved.data) if saved else {}
         turn = Turn(self.services, msg, member, now, state, data)
         try:
             await self._route(turn)
@@ -272,10 +273,12 @@ class Engine:
         """Offer a draft set aside once a flow ends; remember the buttons just shown."""
         if before != State.IDLE and turn.state == State.IDLE and STASH in turn.data:
             registration.offer_resume(turn)
-        with_buttons = [r for r in turn.replies if r.buttons]
-        if with_buttons:
-            turn.data[CHOICES] = [
-                [b.label, b.data, list(b.aliases)] for b in with_buttons[-1].flat_buttons()
-            ]
+        # Command buttons ("/xem 12") work anywhere; choices are what a typed number means.
+        menus = [
+            [b for b in r.flat_buttons() if not b.data.startswith("/")] for r in turn.replies
+        ]
+        menus = [m for m in menus if m]
+        if menus:
+            turn.data[CHOICES] = [[b.label, b.data, list(b.aliases)] for b in menus[-1]]
         elif turn.state != before:
             turn.data.pop(CHOICES, None)
