@@ -33,10 +33,6 @@ def match_choice(text: str, buttons: Sequence[Button]) -> Button | None:
     prefixed = [b for b in buttons if any(n.startswith(typed) for n in _names(b))]
     if len(prefixed) == 1:
         return prefixed[0]
-    # "co viec can bao ngay" still names "Có việc cần báo"
-    containing = [b for b in buttons if any(typed.startswith(n) for n in _names(b) if n)]
-    if len(containing) == 1:
-        return containing[0]
     return None
 
 
@@ -62,7 +58,6 @@ def match_many(text: str, buttons: Sequence[Button]) -> list[Button] | None:
 
 def _names(button: Button) -> list[str]:
     names = [fold(button.label), *(fold(a) for a in button.aliases)]
-    # "1 An ninh, trật tự" style labels: match the words without the leading number too
     return [n for n in names if n]
 
 

@@ -130,6 +130,7 @@ class Conversation:
 @dataclass(frozen=True)
 class OutboxMessage:
     id: int
+    idem_key: str
     channel: str
     chat_id: str
     member_id: int | None

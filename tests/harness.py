@@ -23,12 +23,14 @@ START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 class Harness:
-    def __init__(self, app: App, clock: FixedClock, channel: str = "test") -> None:
+    def __init__(
+        self, app: App, clock: FixedClock, channel: str = "test", first_id: int = 1
+    ) -> None:
         self.app = app
         self.clock = clock
         self.channel = channel
         self.last: dict[str, list[Reply]] = {}
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
 
     @property
     def store(self):  # type: ignore[no-untyped-def]
@@ -102,11 +104,7 @@ class Harness:
     async def outbox(self) -> list[tuple[str, str, str]]:
         """(idempotency key, chat id, text) of every message waiting to be sent."""
         rows = await self.store.messages.pending(self.channel, limit=10_000)
-        return [(r.payload["text"] and rows and _key(r), r.chat_id, r.payload["text"]) for r in rows]
-
-
-def _key(row: Any) -> str:
-    return str(row.id)
+        return [(r.idem_key, r.chat_id, r.payload["text"]) for r in rows]
 
 
 async def seed_units(app: App) -> None:

@@ -108,7 +108,7 @@ class MessageRepository:
                 .limit(limit)
             )
             return [
-                OutboxMessage(r.id, r.channel, r.chat_id, r.member_id, dict(r.payload), r.attempts)
+                OutboxMessage(r.id, r.idem_key, r.channel, r.chat_id, r.member_id, dict(r.payload), r.attempts)
                 for r in rows
             ]
 
@@ -124,7 +124,3 @@ class MessageRepository:
                     attempts=OutboxRow.attempts + 1,
                 )
             )
-
-    async def all_keys(self) -> list[str]:
-        async with self._sessions() as session:
-            return list(await session.scalars(select(OutboxRow.idem_key).order_by(OutboxRow.id)))
