@@ -7,7 +7,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 from datetime import date
 from pathlib import Path
 
@@ -30,7 +31,9 @@ class CliError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sitrep", description="Nắm tình hình — situation reports")
-    parser.add_argument("--config", type=Path, help="config file (default: $SITREP_CONFIG or ./config.toml)")
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: $SITREP_CONFIG or ./config.toml)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="run the service (the terminal chat when no messenger token is set)")
@@ -41,8 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="units_command", required=True
     )
     load = units.add_parser("load", help="load a province and its communes from the official list")
-    load.add_argument("--province", required=True, help="official code or name, e.g. 8 or 'Tuyên Quang'")
-    imp = units.add_parser("import", help="add or update units from a CSV file (code,name,parent_code)")
+    load.add_argument(
+        "--province", required=True, help="official code or name, e.g. 8 or 'Tuyên Quang'"
+    )
+    imp = units.add_parser(
+        "import", help="add or update units from a CSV file (code,name,parent_code)"
+    )
     imp.add_argument("file", type=Path)
     lst = units.add_parser("list", help="print the unit tree")
     lst.add_argument("--under", help="only the units under this code")
@@ -50,8 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="make a one-time invitation code")
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
     invite.add_argument("--unit", required=True, help="unit code")
-    invite.add_argument("--uses", type=int, default=1, help="how many people may use it (default 1)")
-    invite.add_argument("--expires", default=None, help="validity, e.g. 7d, 12h (default from config)")
+    invite.add_argument(
+        "--uses", type=int, default=1, help="how many people may use it (default 1)"
+    )
+    invite.add_argument(
+        "--expires", default=None, help="validity, e.g. 7d, 12h (default from config)"
+    )
     invite.add_argument("--member", type=int, help="link another messenger to this member id")
 
     reports = sub.add_parser("reports", help="export reports").add_subparsers(
@@ -60,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     export = reports.add_parser("export", help="write reports as csv, xlsx or json")
     export.add_argument("--format", required=True, choices=["csv", "xlsx", "json"])
     export.add_argument("--under", help="only reports of units under this code")
-    export.add_argument("--since", type=date.fromisoformat, help="only reports sent since YYYY-MM-DD")
+    export.add_argument(
+        "--since", type=date.fromisoformat, help="only reports sent since YYYY-MM-DD"
+    )
     export.add_argument("--out", type=Path, help="output file (required for xlsx)")
 
     sub.add_parser("members", help="list members")
@@ -131,7 +144,9 @@ async def _chat(config: Config, role: Role) -> int:
                 "Make a code with `sitrep invite --role ... --unit ...` and type /start CODE here."
             )
         else:
-            print(f"Chatting as {member.display_name} — {member.unit.name}. Type /trogiup for help.")
+            print(
+                f"Chatting as {member.display_name} — {member.unit.name}. Type /trogiup for help."
+            )
         print("Ctrl-D to quit.")
         channel = ConsoleChannel(
             app,
@@ -176,7 +191,11 @@ async def _units(config: Config, args: argparse.Namespace) -> int:
             print(f"{args.file}: {imported.added} added, {imported.updated} updated")
         else:
             lines = await tree_lines(app.store, config.domain, args.under)
-            print("\n".join(lines) if lines else "No units yet: run `sitrep units load --province ...`")
+            print(
+                "\n".join(lines)
+                if lines
+                else "No units yet: run `sitrep units load --province ...`"
+            )
     return 0
 
 
@@ -216,7 +235,11 @@ async def _invite(config: Config, args: argparse.Namespace) -> int:
 async def _reports(config: Config, args: argparse.Namespace) -> int:
     async with opened(config) as app:
         count = await export_reports(
-            app.services, args.format, under=args.under, since=args.since, out=args.out,
+            app.services,
+            args.format,
+            under=args.under,
+            since=args.since,
+            out=args.out,
             stdout=sys.stdout,
         )
         if args.out is not None:
@@ -226,7 +249,7 @@ async def _reports(config: Config, args: argparse.Namespace) -> int:
 
 async def _members(config: Config, args: argparse.Namespace) -> int:
     async with opened(config) as app:
-        for member in await app.store.members.list():
+        for member in await app.store.members.all():
             identities = await app.store.members.identities(member.id)
             channels = ", ".join(f"{i.channel}:{i.user_id}" for i in identities)
             print(
@@ -236,7 +259,7 @@ async def _members(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Awaitable[int]]] = {
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "run": _run,
     "chat": _chat_command,
     "units": _units,

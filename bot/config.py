@@ -68,20 +68,20 @@ def load_config(env: Mapping[str, str], path: Path | None = None) -> Config:
     return Config(
         source=source,
         database_url=settings.database_url(),
-        media_dir=Path(settings.str("general", "media_dir", "./media")),
+        media_dir=Path(settings.text("general", "media_dir", "./media")),
         log_level=settings.choice(
             "general", "log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
         ),
-        log_file=settings.str("general", "log_file", ""),
+        log_file=settings.text("general", "log_file", ""),
         telegram=ChannelSettings(
-            token=settings.str("telegram", "token", ""),
-            api_url=settings.str("telegram", "api_url", "https://api.telegram.org").rstrip("/"),
+            token=settings.text("telegram", "token", ""),
+            api_url=settings.text("telegram", "api_url", "https://api.telegram.org").rstrip("/"),
         ),
         zalo=ChannelSettings(
-            token=settings.str("zalo", "token", ""),
-            api_url=settings.str(
-                "zalo", "api_url", "https://bot-api.zaloplatforms.com"
-            ).rstrip("/"),
+            token=settings.text("zalo", "token", ""),
+            api_url=settings.text("zalo", "api_url", "https://bot-api.zaloplatforms.com").rstrip(
+                "/"
+            ),
         ),
         domain=settings.domain(),
     )
@@ -100,13 +100,13 @@ class _Settings:
             return self._env[env_name], True
         return self._raw.get(section, {}).get(key, default), False
 
-    def str(self, section: str, key: str, default: str) -> str:
+    def text(self, section: str, key: str, default: str) -> str:
         value, _ = self._value(section, key, default)
         if not isinstance(value, str):
             raise ConfigError(f"{section}.{key} must be a string, not {value!r}")
         return value.strip()
 
-    def int(self, section: str, key: str, default: int, minimum: int = 1) -> int:
+    def integer(self, section: str, key: str, default: int, minimum: int = 1) -> int:
         value, from_env = self._value(section, key, default)
         if from_env:
             try:
@@ -117,31 +117,33 @@ class _Settings:
             raise ConfigError(f"{section}.{key} must be a whole number >= {minimum}, not {value!r}")
         return value
 
-    def list(self, section: str, key: str, default: list[str]) -> list[str]:
+    def names(self, section: str, key: str, default: list[str]) -> list[str]:
         value, from_env = self._value(section, key, default)
         if from_env:
             value = [part.strip() for part in value.split(",")]
-        if not isinstance(value, list) or not value or not all(
-            isinstance(v, str) and v for v in value
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v for v in value)
         ):
             raise ConfigError(f"{section}.{key} must be a non-empty list of names")
         return value
 
     def choice(self, section: str, key: str, default: str, allowed: tuple[str, ...]) -> str:
-        value = self.str(section, key, default).upper()
+        value = self.text(section, key, default).upper()
         if value not in allowed:
             raise ConfigError(f"{section}.{key} must be one of {', '.join(allowed)}, not {value!r}")
         return value
 
     def database_url(self) -> str:
-        url = self.str("database", "url", "sqlite:///sitrep.db")
+        url = self.text("database", "url", "sqlite:///sitrep.db")
         try:
             return normalize_url(url)
         except DatabaseError as exc:
             raise ConfigError(f"database.url: {exc}") from exc
 
     def domain(self) -> DomainSettings:
-        tz_name = self.str("general", "timezone", "Asia/Ho_Chi_Minh")
+        tz_name = self.text("general", "timezone", "Asia/Ho_Chi_Minh")
         try:
             timezone = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -151,23 +153,23 @@ class _Settings:
             topics=self._topics(),
             severities=self._severities(),
             levels=self._levels(),
-            max_text_chars=self.int("reports", "max_text_chars", 4000, minimum=100),
-            draft_reminder_hours=self.int("reports", "draft_reminder_hours", 24),
-            recent_reports=self.int("reports", "recent_reports", 5),
-            invitation_days=self.int("invitations", "expiry_days", 7),
-            max_failed_codes=self.int("invitations", "max_failed_codes", 5),
-            lockout_minutes=self.int("invitations", "lockout_minutes", 60),
+            max_text_chars=self.integer("reports", "max_text_chars", 4000, minimum=100),
+            draft_reminder_hours=self.integer("reports", "draft_reminder_hours", 24),
+            recent_reports=self.integer("reports", "recent_reports", 5),
+            invitation_days=self.integer("invitations", "expiry_days", 7),
+            max_failed_codes=self.integer("invitations", "max_failed_codes", 5),
+            lockout_minutes=self.integer("invitations", "lockout_minutes", 60),
         )
 
     def _levels(self) -> Levels:
-        keys = self.list("units", "levels", ["province", "commune", "village"])
-        names = self.list("units", "level_names", keys)
+        keys = self.names("units", "levels", ["province", "commune", "village"])
+        names = self.names("units", "level_names", keys)
         if len(names) != len(keys):
             raise ConfigError("units.level_names must name each of units.levels")
         if len(set(keys)) != len(keys):
             raise ConfigError("units.levels must not repeat a level")
-        leader = self.str("units", "leader_level", "commune")
-        reporter = self.str("units", "reporter_level", "village")
+        leader = self.text("units", "leader_level", "commune")
+        reporter = self.text("units", "reporter_level", "village")
         for key, value in (("leader_level", leader), ("reporter_level", reporter)):
             if value not in keys:
                 raise ConfigError(f"units.{key} {value!r} is not one of units.levels")

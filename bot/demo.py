@@ -49,7 +49,9 @@ async def create_demo(store: Store, settings: DomainSettings, now: datetime) -> 
     village_level = settings.levels.below(settings.levels.leader) or levels[-1]
     units = [
         NewUnit(province_code, province_name, levels[0], None, fold(province_name)),
-        NewUnit(commune_code, commune.name, settings.levels.leader, province_code, fold(commune.name)),
+        NewUnit(
+            commune_code, commune.name, settings.levels.leader, province_code, fold(commune.name)
+        ),
     ]
     villages = []
     for n, name in enumerate(DEMO_VILLAGES, start=1):

@@ -28,8 +28,8 @@ def start_draft(turn: Turn, flow: str) -> dict[str, Any]:
     }
 
 
-def attachments_of(turn: Turn) -> list[list[str]]:
-    return [[a.kind, a.ref] for a in turn.msg.attachments]
+def attachments_of(turn: Turn) -> list[tuple[str, str]]:
+    return [(a.kind, a.ref) for a in turn.msg.attachments]
 
 
 def attachment_note(turn: Turn) -> str:
@@ -60,7 +60,7 @@ def reporter_label(services: Services, viewer: Member | None, report: Report) ->
 
 def quote(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
-    return f"\"{text[:limit]}{'…' if len(text) > limit else ''}\""
+    return f'"{text[:limit]}{"…" if len(text) > limit else ""}"'
 
 
 async def urgent_alerts(services: Services, report: Report, commune: str) -> list[Outgoing]:

@@ -48,7 +48,12 @@ async def remind_stale_drafts(services: Services) -> list[Outgoing]:
                 chat_id=chat_id,
             )
         )
-        log.info("reminded %s/%s of a draft untouched since %s", channel, chat_id, conversation.updated_at)
+        log.info(
+            "reminded %s/%s of a draft untouched since %s",
+            channel,
+            chat_id,
+            conversation.updated_at,
+        )
     return reminders
 
 

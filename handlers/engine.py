@@ -89,7 +89,8 @@ KEEP_ON_INTERRUPT = {s for s in State if s.flow == "weekly"} | {
 class Engine:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # A lock per chat, and how many messages hold or wait for it.
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
     async def handle(self, msg: IncomingMessage) -> list[Reply]:
         """Store, handle and answer one message; a message seen before gets no answer."""
@@ -103,7 +104,9 @@ class Engine:
             return []
         return await self.process(inbox_id, msg)
 
-    async def replay_unprocessed(self, channel: str | None = None) -> list[tuple[IncomingMessage, list[Reply]]]:
+    async def replay_unprocessed(
+        self, channel: str | None = None
+    ) -> list[tuple[IncomingMessage, list[Reply]]]:
         """Handle messages stored before a crash but never finished, oldest first."""
         done = []
         for inbox_id, payload in await self.services.store.messages.unprocessed(channel):
@@ -114,21 +117,30 @@ class Engine:
 
     async def process(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
         key = (msg.channel, msg.chat_id)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            try:
-                return await self._process_locked(inbox_id, msg)
-            except Exception as exc:
-                log.exception(
-                    "failed to handle message %s/%s (inbox %d)", msg.channel, msg.message_id, inbox_id
-                )
-                await self.services.store.messages.done(
-                    inbox_id, self.services.clock.now(), error=repr(exc)
-                )
-                return [Reply(self.services.texts("errors.internal"))]
-            finally:
-                if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                    self._locks.pop(key, None)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._process_guarded(inbox_id, msg)
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def _process_guarded(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
+        """The error boundary: log with the traceback, tell the person, keep the message."""
+        try:
+            return await self._process_locked(inbox_id, msg)
+        except Exception as exc:
+            log.exception(
+                "failed to handle message %s/%s (inbox %d)", msg.channel, msg.message_id, inbox_id
+            )
+            await self.services.store.messages.done(
+                inbox_id, self.services.clock.now(), error=repr(exc)
+            )
+            return [Reply(self.services.texts("errors.internal"))]
 
     async def _process_locked(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
         store = self.services.store
@@ -152,7 +164,9 @@ class Engine:
             if saved is not None:
                 await store.conversations.clear(msg.channel, msg.chat_id)
         elif saved is None or turn.state != state or turn.data != saved.data:
-            await store.conversations.save(msg.channel, msg.chat_id, turn.state.value, turn.data, now)
+            await store.conversations.save(
+                msg.channel, msg.chat_id, turn.state.value, turn.data, now
+            )
         await self.deliver(turn.outgoing)
         await store.messages.done(inbox_id, now)
         return turn.replies
@@ -168,7 +182,9 @@ class Engine:
                 identity = await store.members.latest_identity(out.member_id)
                 if identity is None:
                     log.warning(
-                        "member %d has no chat to write to; %s not sent", out.member_id, out.idem_key
+                        "member %d has no chat to write to; %s not sent",
+                        out.member_id,
+                        out.idem_key,
                     )
                     continue
                 channel, chat_id = identity.channel, identity.chat_id
@@ -274,9 +290,7 @@ class Engine:
         if before != State.IDLE and turn.state == State.IDLE and STASH in turn.data:
             registration.offer_resume(turn)
         # Command buttons ("/xem 12") work anywhere; choices are what a typed number means.
-        menus = [
-            [b for b in r.flat_buttons() if not b.data.startswith("/")] for r in turn.replies
-        ]
+        menus = [[b for b in r.flat_buttons() if not b.data.startswith("/")] for r in turn.replies]
         menus = [m for m in menus if m]
         if menus:
             turn.data[CHOICES] = [[b.label, b.data, list(b.aliases)] for b in menus[-1]]

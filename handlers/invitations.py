@@ -44,7 +44,8 @@ def check_role_unit(role: Role, unit: Unit, settings: DomainSettings) -> None:
     levels = settings.levels
     if role == Role.REPORTER and unit.level != levels.reporter:
         raise InvitationError(
-            f"a reporter belongs to a unit of level {levels.reporter!r}; {unit.code} is {unit.level!r}"
+            f"a reporter belongs to a unit of level {levels.reporter!r}; "
+            f"{unit.code} is {unit.level!r}"
         )
     if role == Role.LEADER and unit.level != levels.leader:
         raise InvitationError(
@@ -87,9 +88,13 @@ async def issue(
 
 
 def parse_duration(text: str) -> timedelta:
-    """ "7d", "12h", "30m" -> timedelta """
+    """ "7d", "12h", "30m" -> timedelta"""
     found = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", text.lower())
     if not found:
         raise InvitationError(f"not a duration: {text!r} (use e.g. 7d, 12h, 30m)")
     amount, unit = int(found.group(1)), found.group(2)
-    return {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[unit]
+    return {
+        "d": timedelta(days=amount),
+        "h": timedelta(hours=amount),
+        "m": timedelta(minutes=amount),
+    }[unit]

@@ -90,7 +90,9 @@ async def summary(turn: Turn) -> None:
     counts = await services.store.reports.topic_counts(scope.path, since, until)
     lines = [turn.t("queries.summary_head", period=title, scope=scope.name)]
     if len(weeks) == 1:
-        lines.append(turn.t("queries.completeness_week", done=_thousands(done), total=_thousands(expected)))
+        lines.append(
+            turn.t("queries.completeness_week", done=_thousands(done), total=_thousands(expected))
+        )
     else:
         lines.append(
             turn.t(
@@ -165,7 +167,9 @@ def render_report(turn: Turn, report: Report) -> str:
         head = turn.t("report.head_urgent", number=report.id, unit=report.unit.name)
     else:
         week = Week.parse(report.week)
-        head = turn.t("report.head_weekly", number=report.id, unit=report.unit.name, week=week.label())
+        head = turn.t(
+            "report.head_weekly", number=report.id, unit=report.unit.name, week=week.label()
+        )
     lines = [
         head,
         turn.t("report.reporter", name=drafting.reporter_label(services, turn.member, report)),
@@ -185,7 +189,9 @@ def render_report(turn: Turn, report: Report) -> str:
             lines.append(f"  {drafting.quote(item.text, 1000)}")
         elif item.kind == "addition":
             added = turn.t("report.addition", time=local_time(item.sent_at, tz))
-            lines.append(f"+ {added} {drafting.quote(item.text, 1000) if item.text else ''}".rstrip())
+            lines.append(
+                f"+ {added} {drafting.quote(item.text, 1000) if item.text else ''}".rstrip()
+            )
     if report.attachments:
         kinds = Counter(a.kind for a in report.attachments)
         lines.append(

@@ -41,9 +41,7 @@ class Turn:
         *,
         edit: bool = False,
     ) -> None:
-        self.replies.append(
-            Reply(text, tuple(tuple(row) for row in (buttons or [])), edit=edit)
-        )
+        self.replies.append(Reply(text, tuple(tuple(row) for row in (buttons or [])), edit=edit))
 
     @property
     def me(self) -> Member:
@@ -53,7 +51,10 @@ class Turn:
 
     def pending(self) -> list[Button]:
         """The buttons of the last question: what a typed number or label refers to."""
-        return [Button(label, data, tuple(aliases)) for label, data, aliases in self.data.get(CHOICES, [])]
+        return [
+            Button(label, data, tuple(aliases))
+            for label, data, aliases in self.data.get(CHOICES, [])
+        ]
 
     def go(self, state: State, **data: Any) -> None:
         """Move to ``state``; ``data`` updates the draft."""

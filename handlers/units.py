@@ -165,7 +165,7 @@ async def import_csv(store: Store, settings: DomainSettings, path: Path) -> Impo
     rows = _parse(content, errors)
     wanted = await _resolve(store, settings, rows, errors) if rows else []
     if errors:
-        raise ImportFailed(errors)
+        raise ImportFailed(sorted(errors, key=lambda e: int(e.split(":")[0].removeprefix("line "))))
     changed = [new for new, changes in wanted if changes]
     added, updated = await store.units.upsert_many(changed) if changed else (0, 0)
     return ImportResult(added, updated, len(wanted) - len(changed))
@@ -200,7 +200,10 @@ def _parse(content: str, errors: list[str]) -> list[_Row]:
             for what, bad in (
                 ("the code is empty", not code),
                 ("the name is empty", not name),
-                ("parent_code is empty (top-level units come from `units load`)", not parent),
+                (
+                    "parent_code is empty (top-level units come from `sitrep units load`)",
+                    not parent,
+                ),
                 (f"the code is longer than {MAX_CODE} characters", len(code) > MAX_CODE),
                 (f"the name is longer than {MAX_NAME} characters", len(name) > MAX_NAME),
             )
@@ -241,7 +244,7 @@ async def _resolve(
             current = by_code[current].parent_code
         if current is None or not chain:
             continue
-        level = _base_level(settings, chain[-1], current, levels, existing, by_code, errors)
+        level = _base_level(settings, chain[-1], current, levels, existing, errors)
         for child in reversed(chain):
             if level is not None:
                 below = settings.levels.below(level)
@@ -263,7 +266,6 @@ def _base_level(
     parent: str,
     levels: dict[str, str | None],
     existing: dict[str, Unit],
-    by_code: dict[str, _Row],
     errors: list[str],
 ) -> str | None:
     """The level of the parent the chain of rows hangs from; None after an error."""

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from handlers import drafting
 from handlers.matching import people_in
 from handlers.messages import Button, Outgoing, Reply
-from handlers.states import State
 from handlers.registration import idle
+from handlers.states import State
 from handlers.turn import STASH, Turn
 from storage.records import ItemDraft, Role
 
@@ -128,7 +128,9 @@ async def followup(turn: Turn) -> None:
     if report is None:
         return
     what = drafting.quote(turn.text) if turn.text else drafting.attachment_note(turn)
-    recipients = await services.store.members.covering(report.unit.path, {Role.LEADER, Role.OFFICER})
+    recipients = await services.store.members.covering(
+        report.unit.path, {Role.LEADER, Role.OFFICER}
+    )
     for member in recipients:
         if member.id == turn.me.id:
             continue
@@ -136,7 +138,9 @@ async def followup(turn: Turn) -> None:
             Outgoing(
                 idem_key=f"alert-add:{number}:{member.id}:{turn.msg.channel}:{turn.msg.message_id}",
                 member_id=member.id,
-                reply=Reply(turn.t("alert.addition", number=number, unit=report.unit.name, what=what)),
+                reply=Reply(
+                    turn.t("alert.addition", number=number, unit=report.unit.name, what=what)
+                ),
                 priority=drafting.ALERT_PRIORITY,
             )
         )

@@ -231,7 +231,12 @@ async def people(turn: Turn) -> None:
 async def prompt_denunciation(turn: Turn) -> None:
     turn.say(
         turn.t("weekly.ask_denunciation"),
-        [[Button(turn.t("buttons.yes_denunciation"), YES, ("co", "phai")), Button(turn.t("buttons.no"), NO, ("khong",))]],
+        [
+            [
+                Button(turn.t("buttons.yes_denunciation"), YES, ("co", "phai")),
+                Button(turn.t("buttons.no"), NO, ("khong",)),
+            ]
+        ],
     )
 
 
@@ -265,7 +270,9 @@ async def severity(turn: Turn) -> None:
 
 def _summary(turn: Turn) -> str:
     settings = turn.services.settings
-    lines = [turn.t("weekly.summary_head", week=turn.data["week_label"], unit=turn.data["unit_name"])]
+    lines = [
+        turn.t("weekly.summary_head", week=turn.data["week_label"], unit=turn.data["unit_name"])
+    ]
     for item in turn.data["items"]:
         parts = [
             settings.topic(item["topic"]).short,
@@ -313,10 +320,19 @@ async def confirm(turn: Turn) -> None:
 async def prompt_edit(turn: Turn) -> None:
     settings = turn.services.settings
     rows = [
-        [Button(turn.t("buttons.edit_topic", topic=settings.topic(item["topic"]).short), f"edit:{i}")]
+        [
+            Button(
+                turn.t("buttons.edit_topic", topic=settings.topic(item["topic"]).short), f"edit:{i}"
+            )
+        ]
         for i, item in enumerate(turn.data["items"])
     ]
-    rows.append([Button(turn.t("buttons.add_topic"), ADD, ("them",)), Button(turn.t("buttons.back"), "back", ("quay lai",))])
+    rows.append(
+        [
+            Button(turn.t("buttons.add_topic"), ADD, ("them",)),
+            Button(turn.t("buttons.back"), "back", ("quay lai",)),
+        ]
+    )
     turn.say(turn.t("weekly.ask_edit"), rows)
 
 

@@ -97,9 +97,8 @@ async def test_a_failure_is_logged_told_and_the_message_kept(harness: Harness, c
     async with harness.store.engine.begin() as conn:
         await conn.execute(text(f"DROP TABLE report_items{cascade}"))
     reply = await harness.say("an", "gui")
-    assert reply == (
-        "Xin lỗi, hệ thống gặp lỗi khi xử lý tin nhắn. Tin đã được lưu lại; xin thử lại sau ít phút."
-    )
+    assert reply == harness.app.services.texts("errors.internal")
+    assert "Tin đã được lưu lại" in reply
     assert "failed to handle message" in caplog.text
     async with harness.store.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT error FROM inbox WHERE error IS NOT NULL"))).all()

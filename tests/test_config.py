@@ -39,7 +39,9 @@ def test_environment_overrides_every_key() -> None:
 
 def test_sitrep_config_names_another_file(tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
-    other.write_text(CONFIG.read_text(encoding="utf-8").replace("sitrep.db", "other.db"), encoding="utf-8")
+    other.write_text(
+        CONFIG.read_text(encoding="utf-8").replace("sitrep.db", "other.db"), encoding="utf-8"
+    )
     assert load_config({"SITREP_CONFIG": str(other)}).database_url.endswith("other.db")
 
 
@@ -61,7 +63,10 @@ def test_a_bad_value_names_its_key(env: dict[str, str], message: str) -> None:
 
 def test_secrets_are_refused_in_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(CONFIG.read_text(encoding="utf-8").replace('[telegram]\n', '[telegram]\ntoken = "1:x"\n'), encoding="utf-8")
+    bad.write_text(
+        CONFIG.read_text(encoding="utf-8").replace("[telegram]\n", '[telegram]\ntoken = "1:x"\n'),
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match="SITREP_TELEGRAM_TOKEN"):
         load_config({}, bad)
 

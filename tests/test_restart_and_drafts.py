@@ -3,11 +3,11 @@ a draft left for a day is kept and its owner reminded once."""
 
 from bot.app import opened
 from bot.config import Config
+from handlers.clock import FixedClock
 from handlers.drafts import remind_stale_drafts
 from handlers.messages import IncomingMessage
 from storage.records import Role
 from tests.harness import START, Harness, seed_units
-from handlers.clock import FixedClock
 
 
 async def test_restart_in_the_middle_of_a_report(config: Config) -> None:
@@ -64,7 +64,10 @@ async def test_a_forgotten_draft_is_kept_and_reminded_once(harness: Harness) -> 
     harness.advance(hours=2)
     reminders = await remind_stale_drafts(harness.app.services)
     assert len(reminders) == 1
-    assert reminders[0].reply.text == "Còn một báo cáo tuần 48 (23/11–29/11) (Đất đai) đang dở. Bấm Tiếp tục để làm tiếp, hoặc Huỷ."
+    assert reminders[0].reply.text == (
+        "Còn một báo cáo tuần 48 (23/11–29/11) (Đất đai) đang dở. "
+        "Bấm Tiếp tục để làm tiếp, hoặc Huỷ."
+    )
     await harness.app.engine.deliver(reminders)
     assert len(await harness.outbox()) == 1
     harness.advance(hours=30)

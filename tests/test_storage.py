@@ -26,8 +26,13 @@ async def test_two_reporters_at_once_make_one_weekly_report(harness: Harness) ->
     results = await asyncio.gather(
         *(
             harness.store.reports.submit_weekly(
-                unit_id=unit, reporter_id=who, week="2026-W48", source=f"s{who}",
-                sent_at=START, now=START, items=[item],
+                unit_id=unit,
+                reporter_id=who,
+                week="2026-W48",
+                source=f"s{who}",
+                sent_at=START,
+                now=START,
+                items=[item],
             )
             for who in (a, b)
         )
@@ -41,8 +46,15 @@ async def test_two_reporters_at_once_make_one_weekly_report(harness: Harness) ->
 async def test_the_same_source_is_stored_once(harness: Harness) -> None:
     a, _, unit = await _reporters(harness)
     kwargs = dict(
-        unit_id=unit, reporter_id=a, week="2026-W48", source="test:42", sent_at=START, now=START,
-        item=ItemDraft("an_ninh", "x", "urgent", None), place=None, denunciation=False,
+        unit_id=unit,
+        reporter_id=a,
+        week="2026-W48",
+        source="test:42",
+        sent_at=START,
+        now=START,
+        item=ItemDraft("an_ninh", "x", "urgent", None),
+        place=None,
+        denunciation=False,
     )
     first = await harness.store.reports.submit_urgent(**kwargs)  # type: ignore[arg-type]
     again = await harness.store.reports.submit_urgent(**kwargs)  # type: ignore[arg-type]
@@ -53,8 +65,13 @@ async def test_times_come_back_aware_and_equal(harness: Harness) -> None:
     a, _, unit = await _reporters(harness)
     local_sent = START.astimezone(harness.app.services.settings.timezone)
     done = await harness.store.reports.submit_weekly(
-        unit_id=unit, reporter_id=a, week="2026-W48", source="t", sent_at=local_sent,
-        now=START, items=[],
+        unit_id=unit,
+        reporter_id=a,
+        week="2026-W48",
+        source="t",
+        sent_at=local_sent,
+        now=START,
+        items=[],
     )
     report = await harness.store.reports.get(done.report_id)
     assert report is not None

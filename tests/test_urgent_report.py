@@ -58,7 +58,9 @@ async def test_denunciation_topic_hides_the_reporter_in_the_alert(harness: Harne
     assert all("An" not in t.split("Người báo:")[1] for t in alerts)
 
 
-async def test_urgent_report_interrupts_a_weekly_draft_which_is_offered_back(harness: Harness) -> None:
+async def test_urgent_report_interrupts_a_weekly_draft_which_is_offered_back(
+    harness: Harness,
+) -> None:
     await _people(harness)
     for line in ["/baocao", "2", "dat dai", "tiep"]:
         await harness.say("an", line)

@@ -44,7 +44,12 @@ async def test_detailed_report_typed_without_diacritics(harness: Harness) -> Non
     report = await harness.store.reports.get(1)
     assert report is not None and not report.is_normal
     (item,) = report.items
-    assert (item.topic, item.severity, item.people, item.text) == ("dat_dai", "attention", 30, DESCRIPTION)
+    assert (item.topic, item.severity, item.people, item.text) == (
+        "dat_dai",
+        "attention",
+        30,
+        DESCRIPTION,
+    )
 
 
 async def test_several_topics_by_number_and_people_asked_when_missing(harness: Harness) -> None:
@@ -70,7 +75,14 @@ async def test_several_topics_by_number_and_people_asked_when_missing(harness: H
 async def test_urgent_item_in_weekly_report_alerts_leaders(harness: Harness) -> None:
     await harness.join("an", Role.REPORTER, "721-01")
     await harness.join("lan", Role.LEADER, "721")
-    for line in ["/baocao", "2", "moi truong", "tiep", "Sat lo dat vui 3 nha, 15 nguoi phai di doi", "3"]:
+    for line in [
+        "/baocao",
+        "2",
+        "moi truong",
+        "tiep",
+        "Sat lo dat vui 3 nha, 15 nguoi phai di doi",
+        "3",
+    ]:
         await harness.say("an", line)
     await harness.press("an", "Gửi")
     outbox = await harness.outbox()
@@ -140,7 +152,9 @@ async def test_second_report_of_the_week_amends_it(harness: Harness) -> None:
     assert "đã có báo cáo #1" in text
     for line in ["2", "an ninh", "tiep", "Mat trom trau, 2 nguoi", "2"]:
         await harness.say("binh", line)
-    assert "Đã bổ sung vào báo cáo tuần 48 của Thôn Lũng Cú (#1)" in await harness.say("binh", "gui")
+    assert "Đã bổ sung vào báo cáo tuần 48 của Thôn Lũng Cú (#1)" in await harness.say(
+        "binh", "gui"
+    )
     report = await harness.store.reports.get(1)
     assert report is not None and not report.is_normal and report.severity == "attention"
     assert await harness.store.reports.get(2) is None
@@ -152,7 +166,13 @@ async def test_denunciation_hides_the_reporter_below_admin(harness: Harness) -> 
     await harness.join("an", Role.REPORTER, "721-01")
     await harness.join("lan", Role.LEADER, "721")
     await harness.join("admin", Role.ADMIN, "08")
-    for line in ["/baocao", "2", "khieu nai", "tiep", "Dan phan anh can bo xa thu tien sai, 6 nguoi"]:
+    for line in [
+        "/baocao",
+        "2",
+        "khieu nai",
+        "tiep",
+        "Dan phan anh can bo xa thu tien sai, 6 nguoi",
+    ]:
         text = await harness.say("an", line)
     assert "tố cáo" in text
     await harness.press("an", "Có, là tố cáo")

@@ -85,9 +85,7 @@ class ConsoleChannel:
             if message.chat_id == self._user_id:
                 self._show(reply)
             else:
-                member = (
-                    await store.members.by_id(message.member_id) if message.member_id else None
-                )
+                member = await store.members.by_id(message.member_id) if message.member_id else None
                 name = member.display_name if member else message.chat_id
                 self._print(f"--- [{name}] ---")
                 self._show(reply)

@@ -21,7 +21,9 @@ class AuditRepository:
         async with self._sessions.begin() as session:
             session.add(AuditRow(at=now, member_id=member_id, action=action, detail=detail))
 
-    async def entries(self, action: str | None = None) -> list[tuple[int | None, str, dict[str, Any]]]:
+    async def entries(
+        self, action: str | None = None
+    ) -> list[tuple[int | None, str, dict[str, Any]]]:
         async with self._sessions() as session:
             query = select(AuditRow).order_by(AuditRow.id)
             if action is not None:

@@ -89,7 +89,7 @@ class MemberRepository:
             )
             return [Identity(r.member_id, r.channel, r.user_id, r.chat_id) for r in rows]
 
-    async def list(self) -> list[Member]:
+    async def all(self) -> list[Member]:
         async with self._sessions() as session:
             rows = await session.execute(
                 select(MemberRow, UnitRow)
@@ -198,7 +198,9 @@ class MemberRepository:
         async with self._sessions.begin() as session:
             session.add(FailedCodeRow(channel=channel, chat_id=chat_id, at=now))
 
-    async def failed_codes_since(self, channel: str, chat_id: str, since: datetime) -> list[datetime]:
+    async def failed_codes_since(
+        self, channel: str, chat_id: str, since: datetime
+    ) -> list[datetime]:
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(FailedCodeRow.at)

@@ -108,11 +108,15 @@ class MessageRepository:
                 .limit(limit)
             )
             return [
-                OutboxMessage(r.id, r.idem_key, r.channel, r.chat_id, r.member_id, dict(r.payload), r.attempts)
+                OutboxMessage(
+                    r.id, r.idem_key, r.channel, r.chat_id, r.member_id, dict(r.payload), r.attempts
+                )
                 for r in rows
             ]
 
-    async def mark(self, outbox_id: int, status: str, now: datetime, error: str | None = None) -> None:
+    async def mark(
+        self, outbox_id: int, status: str, now: datetime, error: str | None = None
+    ) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxRow)

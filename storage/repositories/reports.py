@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -141,7 +141,9 @@ class ReportRepository:
                     )
                 )
             for n, item in enumerate(items):
-                await self._add_item(session, report.id, reporter_id, item, f"{source}:{n}", sent_at, now)
+                await self._add_item(
+                    session, report.id, reporter_id, item, f"{source}:{n}", sent_at, now
+                )
             return Submitted(report.id, amended=amended)
 
     async def _replayed(self, session: AsyncSession, source: str) -> int | None:
@@ -275,7 +277,7 @@ class ReportRepository:
 
     # --- reading -------------------------------------------------------------------------
 
-    def _query(self):  # type: ignore[no-untyped-def]
+    def _query(self) -> Select[ReportRow, UnitRow, str]:
         return (
             select(ReportRow, UnitRow, MemberRow.display_name)
             .join(UnitRow, UnitRow.id == ReportRow.unit_id)
@@ -312,19 +314,21 @@ class ReportRepository:
     async def get(self, report_id: int) -> Report | None:
         async with self._sessions() as session:
             found = (await session.execute(self._query().where(ReportRow.id == report_id))).first()
-            return self._report(*found) if found else None
+            return self._report(found[0], found[1], found[2]) if found else None
 
     async def recent_by_reporter(self, reporter_id: int, limit: int) -> list[Report]:
         """The reports a member filed or added to, newest first."""
         async with self._sessions() as session:
-            touched = select(ReportItemRow.report_id).where(ReportItemRow.reporter_id == reporter_id)
+            touched = select(ReportItemRow.report_id).where(
+                ReportItemRow.reporter_id == reporter_id
+            )
             rows = await session.execute(
                 self._query()
                 .where(ReportRow.id.in_(touched))
                 .order_by(ReportRow.updated_at.desc(), ReportRow.id.desc())
                 .limit(limit)
             )
-            return [self._report(*r) for r in rows.all()]
+            return [self._report(r[0], r[1], r[2]) for r in rows.all()]
 
     async def weekly_for(self, unit_id: int, week: str) -> Report | None:
         async with self._sessions() as session:
@@ -333,7 +337,7 @@ class ReportRepository:
                     self._query().where(ReportRow.weekly_key == f"{unit_id}:{week}")
                 )
             ).first()
-            return self._report(*found) if found else None
+            return self._report(found[0], found[1], found[2]) if found else None
 
     async def reported_units(self, scope_path: str, weeks: Sequence[str]) -> dict[str, set[int]]:
         """For each week, the ids of units under ``scope_path`` with a weekly report."""
@@ -374,7 +378,9 @@ class ReportRepository:
                 )
                 .group_by(ReportItemRow.topic, ReportItemRow.severity)
             )
-            return [TopicCount(t or "", s or "", int(n), int(p)) for t, s, n, p in rows.all()]
+            return [
+                TopicCount(t or "", s or "", int(n or 0), int(p or 0)) for t, s, n, p in rows.all()
+            ]
 
     async def in_scope(
         self,
@@ -398,4 +404,4 @@ class ReportRepository:
             if limit is not None:
                 query = query.limit(limit)
             rows = await session.execute(query)
-            return [self._report(*r) for r in rows.all()]
+            return [self._report(r[0], r[1], r[2]) for r in rows.all()]

@@ -110,5 +110,7 @@ class UnitRepository:
         if not ids:
             return []
         async with self._sessions() as session:
-            rows = {r.id: r for r in await session.scalars(select(UnitRow).where(UnitRow.id.in_(ids)))}
+            rows = {
+                r.id: r for r in await session.scalars(select(UnitRow).where(UnitRow.id.in_(ids)))
+            }
             return [to_unit(rows[i]) for i in ids if i in rows]
