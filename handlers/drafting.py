@@ -9,7 +9,7 @@ from handlers.messages import Button, Outgoing, Reply
 from handlers.services import Services
 from handlers.turn import Turn
 from handlers.weeks import Week, local_time
-from storage.records import Member, Report, Role
+from storage.records import Member, Report, ReportItem, Role
 
 ALERT_PRIORITY = 5
 
@@ -49,13 +49,21 @@ def people_label(turn: Turn | Services, people: int | None) -> str:
     return texts("report.people", n=f"{people:,}".replace(",", "."))
 
 
-def reporter_label(services: Services, viewer: Member | None, report: Report) -> str:
-    """The reporter's name, or "giữ bí mật" on a denunciation for anyone below admin."""
+def reporter_label(
+    services: Services, viewer: Member | None, report: Report, item: ReportItem | None = None
+) -> str:
+    """Who sent the report (or one entry of it), or "giữ bí mật" on a denunciation for anyone
+    below admin but the reporter; ``viewer`` None (an export) never sees it."""
+    reporter_id, name = (
+        (item.reporter_id, item.reporter_name)
+        if item
+        else (report.reporter_id, report.reporter_name)
+    )
     if report.is_denunciation and (
-        viewer is None or (viewer.role != Role.ADMIN and viewer.id != report.reporter_id)
+        viewer is None or (viewer.role != Role.ADMIN and viewer.id != reporter_id)
     ):
         return services.texts("report.confidential")
-    return report.reporter_name
+    return name
 
 
 def quote(text: str, limit: int = 300) -> str:

@@ -63,8 +63,8 @@ async def export_reports(
     out: Path | None,
     stdout: TextIO,
 ) -> int:
-    """Write the reports under ``under`` (all when None) sent since local midnight of ``since``,
-    oldest first; to ``out``, or for csv and json to ``stdout`` when ``out`` is None.
+    """Write the reports under ``under`` (all when None) first sent since local midnight of
+    ``since``, oldest first; to ``out``, or for csv and json to ``stdout`` when ``out`` is None.
 
     CSV and the workbook have one row per entry of a report (an issue, a quiet week, an
     addition); JSON has one object per report with its entries. Returns the number of reports.
@@ -136,6 +136,8 @@ class _Exporter:
         self._settings = services.settings
         self._t = services.texts
         self._communes = communes
+        self._topics = {t.code: t.name for t in services.settings.topics}
+        self._severities = {s.code: s.name for s in services.settings.severities}
 
     def header(self) -> list[str]:
         return [self._t(f"export.{column}") for column in COLUMNS]
@@ -184,14 +186,16 @@ class _Exporter:
             entry = self._t(f"export.entry_{item.kind}") if item.kind in ENTRIES else item.kind
             people: Cell = item.people if item.people is not None else ""
             described = [self._topic_name(item.topic), self._severity_name(item.severity)]
-            row = self._row(report, item.sent_at, [entry, *described, people, item.text])
+            row = self._row(report, item, item.sent_at, [entry, *described, people, item.text])
             rows.append([*row, files[item.id], report.status])
         if not rows:  # a report without entries still shows up
-            row = self._row(report, report.sent_at, [""] * 5)
+            row = self._row(report, None, report.sent_at, [""] * 5)
             rows.append([*row, files[None], report.status])
         return rows
 
-    def _row(self, report: Report, sent_at: datetime, entry: list[Cell]) -> list[Cell]:
+    def _row(
+        self, report: Report, item: ReportItem | None, sent_at: datetime, entry: list[Cell]
+    ) -> list[Cell]:
         return [
             report.id,
             self._t(f"export.kind_{report.kind.value}"),
@@ -201,7 +205,7 @@ class _Exporter:
             self._commune(report.unit),
             report.unit.code,
             report.unit.name,
-            reporter_label(self._services, None, report),
+            reporter_label(self._services, None, report, item),
             *entry,
             self._t("export.yes") if report.is_denunciation else "",
         ]
@@ -236,16 +240,11 @@ class _Exporter:
         }
 
     def _topic_name(self, code: str | None) -> str:
-        if not code:
-            return ""
-        known = {t.code: t.name for t in self._settings.topics}
-        return known.get(code, code)  # a topic removed from the config keeps its code
+        # a topic or severity since removed from the config shows its code
+        return self._topics.get(code, code) if code else ""
 
     def _severity_name(self, code: str | None) -> str:
-        if not code:
-            return ""
-        known = {s.code: s.name for s in self._settings.severities}
-        return known.get(code, code)
+        return self._severities.get(code, code) if code else ""
 
     # --- the counts sheet ----------------------------------------------------------------
 

@@ -188,7 +188,11 @@ def render_report(turn: Turn, report: Report) -> str:
             lines.append(f"• {' · '.join(parts)}")
             lines.append(f"  {drafting.quote(item.text, 1000)}")
         elif item.kind == "addition":
-            added = turn.t("report.addition", time=local_time(item.sent_at, tz))
+            added = turn.t(
+                "report.addition",
+                time=local_time(item.sent_at, tz),
+                name=drafting.reporter_label(services, turn.member, report, item),
+            )
             lines.append(
                 f"+ {added} {drafting.quote(item.text, 1000) if item.text else ''}".rstrip()
             )

@@ -10,6 +10,7 @@ import asyncio
 import csv
 import difflib
 import io
+from _csv import Reader
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,15 @@ SUGGESTIONS = 5
 # What people put before a province's name: "Tỉnh Tuyên Quang", "TP Hà Nội", "Thành phố Huế".
 _PREFIXES = ("tinh ", "thanh pho ", "tp ")
 _PREFIX_BY_TYPE = {"tỉnh": "Tỉnh", "thành phố trung ương": "Thành phố"}
+# Provinces merged into another on 1 July 2025 (Resolution 202/2025/QH15): folded name -> code.
+_MERGED = {
+    "ha giang": 8, "yen bai": 15, "bac kan": 19, "vinh phuc": 25, "hoa binh": 25,
+    "bac giang": 24, "thai binh": 33, "hai duong": 31, "ha nam": 37, "nam dinh": 37,
+    "quang binh": 44, "quang nam": 48, "kon tum": 51, "binh dinh": 52, "ninh thuan": 56,
+    "phu yen": 66, "dak nong": 68, "binh thuan": 68, "binh phuoc": 75, "binh duong": 79,
+    "ba ria vung tau": 79, "long an": 80, "tien giang": 82, "ben tre": 86, "tra vinh": 86,
+    "kien giang": 91, "soc trang": 92, "hau giang": 92, "bac lieu": 96,
+}  # fmt: skip
 
 
 class UnitError(Exception):
@@ -83,14 +93,17 @@ def find_province(query: str) -> Province:
     by_name = {_bare(fold(p.name)): p for p in provinces}
     if wanted in by_name:
         return by_name[wanted]
-    for province in provinces:
-        if province.codename.replace("_", " ") == wanted:
-            return province
     ranked = sorted(
         by_name, key=lambda n: difflib.SequenceMatcher(None, wanted, n).ratio(), reverse=True
     )
-    names = ", ".join(_province_name(by_name[n]) for n in ranked[:SUGGESTIONS])
-    raise UnitError(f"no province named {query.strip()!r}; closest: {names}")
+    merged = next((p for p in provinces if int(p.code) == _MERGED.get(wanted)), None)
+    note = ""
+    if merged is not None:
+        note = f"; since 1 July 2025 it is part of {_province_name(merged)} ({merged.code:02d})"
+        ranked.remove(_bare(fold(merged.name)))
+    suggestions = [*([merged] if merged else []), *(by_name[n] for n in ranked)]
+    names = ", ".join(_province_name(p) for p in suggestions[:SUGGESTIONS])
+    raise UnitError(f"no province named {query.strip()!r}{note}; closest: {names}")
 
 
 def _province_name(province: Province) -> str:
@@ -161,25 +174,38 @@ async def import_csv(store: Store, settings: DomainSettings, path: Path) -> Impo
         raise ImportFailed([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
     except OSError as exc:
         raise ImportFailed([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
-    errors: list[str] = []
+    errors: list[tuple[int, str]] = []
     rows = _parse(content, errors)
-    wanted = await _resolve(store, settings, rows, errors) if rows else []
+    wanted: list[tuple[NewUnit, bool]] = []
+    if rows:
+        lookups = {r.code for r in rows} | {r.parent_code for r in rows}
+        lookups |= {c.zfill(n) for c in lookups if c.isdigit() for n in (2, 5)}
+        existing = await store.units.codes(sorted(lookups))
+        for row, level in _levels(settings, rows, existing, errors):
+            wanted.append(await _unit(store, row, level, existing, errors))
     if errors:
-        raise ImportFailed(sorted(errors, key=lambda e: int(e.split(":")[0].removeprefix("line "))))
+        raise ImportFailed([f"line {n}: {what}" for n, what in sorted(errors)])
     changed = [new for new, changes in wanted if changes]
     added, updated = await store.units.upsert_many(changed) if changed else (0, 0)
     return ImportResult(added, updated, len(wanted) - len(changed))
 
 
-def _parse(content: str, errors: list[str]) -> list[_Row]:
-    """The well-formed rows; everything else goes to ``errors``."""
+def _parse(content: str, errors: list[tuple[int, str]]) -> list[_Row]:
+    """The well-formed rows; everything else goes to ``errors`` as (line, message)."""
     reader = csv.reader(io.StringIO(content))
-    header = next(reader, None)
-    if header is None:
-        errors.append(f"line 1: the file is empty; the first line must be {','.join(HEADER)}")
+    try:
+        return _read(reader, errors)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        errors.append((reader.line_num, f"not readable as CSV: {exc}"))
         return []
-    if tuple(cell.strip() for cell in header) != HEADER:
-        errors.append(f"line 1: the header must be {','.join(HEADER)}, not {','.join(header)}")
+
+
+def _read(reader: Reader, errors: list[tuple[int, str]]) -> list[_Row]:
+    header = next(reader, None)
+    expected = ",".join(HEADER)
+    if header is None or tuple(cell.strip() for cell in header) != HEADER:
+        found = f"not {','.join(header)}" if header else "the file is empty"
+        errors.append((1, f"the header must be {expected}; {found}"))
         return []
     rows: list[_Row] = []
     first_line: dict[str, int] = {}
@@ -190,110 +216,92 @@ def _parse(content: str, errors: list[str]) -> list[_Row]:
         if not any(cells):
             continue
         if len(cells) != len(HEADER):
-            errors.append(
-                f"line {start}: expected 3 columns (code,name,parent_code), not {len(cells)}"
-            )
+            errors.append((start, f"expected 3 columns ({expected}), not {len(cells)}"))
             continue
         code, name, parent = cells
-        problems = [
-            what
-            for what, bad in (
-                ("the code is empty", not code),
-                ("the name is empty", not name),
-                (
-                    "parent_code is empty (top-level units come from `sitrep units load`)",
-                    not parent,
-                ),
-                (f"the code is longer than {MAX_CODE} characters", len(code) > MAX_CODE),
-                (f"the name is longer than {MAX_NAME} characters", len(name) > MAX_NAME),
-            )
-            if bad
-        ]
+        problems = []
+        if not code:
+            problems.append("the code is empty")
+        if not name:
+            problems.append("the name is empty")
+        if not parent:
+            problems.append("parent_code is empty (top-level units come from `sitrep units load`)")
+        if len(code) > MAX_CODE or len(name) > MAX_NAME:
+            problems.append(f"the code or name is too long (at most {MAX_CODE}, {MAX_NAME})")
         if code in first_line:
             problems.append(f"code {code} appears again (first on line {first_line[code]})")
         elif code:
             first_line[code] = start
-        if problems:
-            errors.extend(f"line {start}: {p}" for p in problems)
-            continue
-        rows.append(_Row(start, code, name, parent))
+        errors.extend((start, problem) for problem in problems)
+        if not problems:
+            rows.append(_Row(start, code, name, parent))
     return rows
 
 
-async def _resolve(
-    store: Store, settings: DomainSettings, rows: list[_Row], errors: list[str]
-) -> list[tuple[NewUnit, bool]]:
-    """Each valid row as a unit with its level, parents first, and whether it changes anything."""
+def _levels(
+    settings: DomainSettings,
+    rows: list[_Row],
+    existing: dict[str, Unit],
+    errors: list[tuple[int, str]],
+) -> list[tuple[_Row, str]]:
+    """Each row with its level (the one below its parent's), parents first; a row whose level
+    cannot be known is left out, with an error unless an error about its parent explains it."""
     by_code = {row.code: row for row in rows}
-    lookups = {r.code for r in rows} | {r.parent_code for r in rows}
-    lookups |= {c.zfill(n) for c in lookups if c.isdigit() for n in (2, 5)}
-    existing = await store.units.codes(sorted(lookups))
     levels: dict[str, str | None] = {}
-    order: list[_Row] = []
+    order: list[tuple[_Row, str]] = []
     for row in rows:
-        chain: list[_Row] = []
-        current: str | None = row.code
+        if row.code in levels:  # resolved as the parent of an earlier row
+            continue
+        chain: list[_Row] = []  # the row, its parent in the file, that one's parent...
+        current = row.code
         while current in by_code and current not in levels:
             if by_code[current] in chain:
                 cycle = chain[chain.index(by_code[current]) :]
-                errors.extend(f"line {r.line}: code {r.code} is below itself" for r in cycle)
+                errors.extend((r.line, f"code {r.code} is below itself") for r in cycle)
                 levels.update(dict.fromkeys((r.code for r in chain), None))
-                current = None
                 break
             chain.append(by_code[current])
             current = by_code[current].parent_code
-        if current is None or not chain:
-            continue
-        level = _base_level(settings, chain[-1], current, levels, existing, errors)
-        for child in reversed(chain):
-            if level is not None:
-                below = settings.levels.below(level)
-                if below is None:
-                    errors.append(
-                        f"line {child.line}: parent {child.parent_code} is at the last level "
-                        f"({level}); nothing can be below it"
-                    )
-                else:
-                    order.append(child)
-                level = below
-            levels[child.code] = level
-    return [await _unit(store, row, levels, existing, errors) for row in order]
+        else:  # the chain ends at a known level, an existing unit or an unknown code
+            level = _parent_level(settings, chain[-1], current, levels, existing, errors)
+            for child in reversed(chain):
+                below = settings.levels.below(level) if level is not None else None
+                if level is not None and below is None:
+                    last = f"parent {child.parent_code} is at the last level ({level})"
+                    errors.append((child.line, f"{last}; nothing can be below it"))
+                if below is not None:
+                    order.append((child, below))
+                levels[child.code] = level = below
+    return order
 
 
-def _base_level(
+def _parent_level(
     settings: DomainSettings,
     row: _Row,
     parent: str,
     levels: dict[str, str | None],
     existing: dict[str, Unit],
-    errors: list[str],
+    errors: list[tuple[int, str]],
 ) -> str | None:
-    """The level of the parent the chain of rows hangs from; None after an error."""
+    """The level of the parent a chain of rows hangs from; None after an error."""
     if parent in levels:
         return levels[parent]
     if parent in existing:
         level = existing[parent].level
-        if level not in settings.levels.keys:
-            errors.append(f"line {row.line}: parent {parent} has level {level!r}, not configured")
-            return None
-        return level
-    hint = next(
-        (p for p in (parent.zfill(5), parent.zfill(2)) if p != parent and p in existing), None
-    )
+        if level in settings.levels.keys:
+            return level
+        errors.append((row.line, f"parent {parent} has level {level!r}, not configured"))
+        return None
+    hint = next((p for p in (parent.zfill(5), parent.zfill(2)) if p in existing), None)
     note = f" (did you mean {hint}? spreadsheets drop leading zeros)" if hint else ""
-    errors.append(f"line {row.line}: unknown parent code {parent}{note}")
+    errors.append((row.line, f"unknown parent code {parent}{note}"))
     return None
 
 
 async def _unit(
-    store: Store,
-    row: _Row,
-    levels: dict[str, str | None],
-    existing: dict[str, Unit],
-    errors: list[str],
+    store: Store, row: _Row, level: str, existing: dict[str, Unit], errors: list[tuple[int, str]]
 ) -> tuple[NewUnit, bool]:
-    level = levels[row.code]
-    assert level is not None
+    """The unit a row asks for, and whether that changes anything."""
     new = NewUnit(row.code, row.name, level, row.parent_code, fold(row.name))
     old = existing.get(row.code)
     if old is None:
@@ -301,10 +309,8 @@ async def _unit(
     parent = existing.get(row.parent_code)
     parent_id = parent.id if parent is not None else None
     if old.parent_id != parent_id and len(await store.units.subtree(old)) > 1:
-        errors.append(
-            f"line {row.line}: {row.code} exists elsewhere in the tree and has units below it; "
-            "moving it is not supported"
-        )
+        moving = f"{row.code} exists elsewhere in the tree with units below it"
+        errors.append((row.line, f"{moving}; moving it is not supported"))
     return new, _differs(old, new, parent_id)
 
 
@@ -327,10 +333,12 @@ async def tree_lines(store: Store, settings: DomainSettings, under: str | None) 
         if unit.parent_id is not None:
             children[unit.parent_id].append(unit)
     lines: list[str] = []
+    keys = settings.levels.keys
     stack = [(u, 0) for u in sorted(tops, key=_by_name, reverse=True)]
     while stack:
         unit, depth = stack.pop()
-        lines.append(f"{'  ' * depth}{unit.code}  {unit.name} ({_level_name(settings, unit)})")
+        level = settings.levels.name(unit.level) if unit.level in keys else unit.level
+        lines.append(f"{'  ' * depth}{unit.code}  {unit.name} ({level})")
         below = sorted(children.get(unit.id, []), key=_by_name, reverse=True)
         stack.extend((child, depth + 1) for child in below)
     return lines
@@ -338,9 +346,3 @@ async def tree_lines(store: Store, settings: DomainSettings, under: str | None) 
 
 def _by_name(unit: Unit) -> tuple[str, str, str]:
     return (fold(unit.name), unit.name, unit.code)
-
-
-def _level_name(settings: DomainSettings, unit: Unit) -> str:
-    if unit.level in settings.levels.keys:
-        return settings.levels.name(unit.level)
-    return unit.level

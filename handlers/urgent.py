@@ -66,7 +66,8 @@ async def _submit(turn: Turn, topic_code: str) -> None:
     settings = services.settings
     description: str = turn.data["text"]
     files = [(k, r) for k, r in turn.data["files"]]
-    place = next((r for k, r in files if k == "location"), None)
+    # where: a place sent with the report, or else the village itself
+    place = next((r for k, r in files if k == "location"), turn.data["unit_name"])
     submitted = await services.store.reports.submit_urgent(
         unit_id=turn.data["unit_id"],
         reporter_id=turn.me.id,

@@ -175,6 +175,7 @@ class ReportItemRow(Base):
     stored_at: Mapped[datetime]
 
     report: Mapped[ReportRow] = relationship(back_populates="items")
+    reporter: Mapped[MemberRow] = relationship()
 
 
 class AttachmentRow(Base):

@@ -81,6 +81,7 @@ class ReportItem:
     people: int | None
     text: str
     reporter_id: int
+    reporter_name: str
     sent_at: datetime
 
 

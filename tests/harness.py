@@ -15,6 +15,7 @@ from handlers.clock import FixedClock
 from handlers.invitations import issue
 from handlers.messages import Attachment, Content, IncomingMessage, Reply
 from storage.records import Member, Role
+from storage.store import Store
 from storage.repositories.units import NewUnit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ class Harness:
         self._ids = itertools.count(first_id)
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Store:
         return self.app.store
 
     async def send(

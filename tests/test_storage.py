@@ -10,6 +10,7 @@ from bot.config import Config
 from storage.database import DatabaseError, migrate, normalize_url
 from storage.records import ItemDraft, Role
 from storage.repositories.messages import OutboxEntry
+from storage.repositories.units import NewUnit
 from storage.store import Store
 from tests.harness import START, Harness
 
@@ -107,3 +108,14 @@ def test_plain_urls_become_async_ones() -> None:
         normalize_url("mysql://h/db")
     with pytest.raises(DatabaseError):
         normalize_url("not a url")
+
+
+async def test_moving_a_unit_moves_what_is_below_it(harness: Harness) -> None:
+    units = harness.store.units
+    await units.upsert_many([NewUnit("09", "Tỉnh Khác", "province", None, "tinh khac")])
+    await units.upsert_many([NewUnit("721", "Xã Đồng Văn", "commune", "09", "xa dong van")])
+    other = await units.by_code("09")
+    village = await units.by_code("721-01")
+    assert other is not None and village is not None
+    assert other.contains(village)
+    assert [u.code for u in await units.subtree(other, "village")] == ["721-01", "721-02", "721-03"]

@@ -93,6 +93,12 @@ async def test_unknown_province_suggests_close_names(app: App) -> None:
     assert await app.store.units.count() == 0
 
 
+def test_a_merged_province_points_to_its_new_province() -> None:
+    with pytest.raises(UnitError) as raised:
+        find_province("Hà Giang")
+    assert "part of Tỉnh Tuyên Quang (08)" in str(raised.value)
+
+
 async def test_import_villages_with_a_parent_later_in_the_file(app: App, tmp_path: Path) -> None:
     settings = app.services.settings
     await load_province(app.store, settings, "08")
@@ -112,7 +118,11 @@ async def test_import_villages_with_a_parent_later_in_the_file(app: App, tmp_pat
     village = await app.store.units.by_code("00721-01")
     commune = await app.store.units.by_code("00721")
     assert village is not None and commune is not None
-    assert (village.name, village.level, village.parent_id) == ("Thôn Lũng Cú", "village", commune.id)
+    assert (village.name, village.level, village.parent_id) == (
+        "Thôn Lũng Cú",
+        "village",
+        commune.id,
+    )
     new_commune = await app.store.units.by_code("99001")
     new_village = await app.store.units.by_code("99001-01")
     assert new_commune is not None and new_village is not None
@@ -127,9 +137,7 @@ async def test_import_villages_with_a_parent_later_in_the_file(app: App, tmp_pat
     assert await app.store.units.count() == 125 + 4
 
 
-async def test_a_bad_file_reports_every_line_and_writes_nothing(
-    app: App, tmp_path: Path
-) -> None:
+async def test_a_bad_file_reports_every_line_and_writes_nothing(app: App, tmp_path: Path) -> None:
     settings = app.services.settings
     await load_province(app.store, settings, "08")
     before = await app.store.units.count()

@@ -282,7 +282,10 @@ class ReportRepository:
             select(ReportRow, UnitRow, MemberRow.display_name)
             .join(UnitRow, UnitRow.id == ReportRow.unit_id)
             .join(MemberRow, MemberRow.id == ReportRow.reporter_id)
-            .options(selectinload(ReportRow.items), selectinload(ReportRow.attachments))
+            .options(
+                selectinload(ReportRow.items).selectinload(ReportItemRow.reporter),
+                selectinload(ReportRow.attachments),
+            )
         )
 
     @staticmethod
@@ -304,7 +307,15 @@ class ReportRepository:
             stored_at=row.stored_at,
             items=tuple(
                 ReportItem(
-                    i.id, i.kind, i.topic, i.severity, i.people, i.text, i.reporter_id, i.sent_at
+                    i.id,
+                    i.kind,
+                    i.topic,
+                    i.severity,
+                    i.people,
+                    i.text,
+                    i.reporter_id,
+                    i.reporter.display_name,
+                    i.sent_at,
                 )
                 for i in row.items
             ),

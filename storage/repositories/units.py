@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import UnitRow
@@ -80,7 +80,17 @@ class UnitRepository:
                 row.search_name = new.search_name
                 row.parent_id = parent.id if parent else None
                 await session.flush()
+                old_path = row.path
                 row.path = f"{parent.path if parent else '/'}{row.id}/"
+                if old_path and old_path != row.path:
+                    # a unit moved: everything below it moves with it
+                    await session.execute(
+                        update(UnitRow)
+                        .where(UnitRow.path.startswith(old_path), UnitRow.id != row.id)
+                        .values(
+                            path=literal(row.path) + func.substr(UnitRow.path, len(old_path) + 1)
+                        )
+                    )
         return added, updated
 
     async def subtree(self, unit: Unit, level: str | None = None) -> list[Unit]:
