@@ -8,9 +8,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bot.app import App, draft_reminders, opened
 from bot.channels.console import ConsoleChannel

@@ -15,8 +15,8 @@ from handlers.clock import FixedClock
 from handlers.invitations import issue
 from handlers.messages import Attachment, Content, IncomingMessage, Reply
 from storage.records import Member, Role
-from storage.store import Store
 from storage.repositories.units import NewUnit
+from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 # Wednesday 25 November 2026, 09:00 in Vietnam: ISO week 48 (23/11–29/11).
