@@ -22,9 +22,12 @@ from handlers.services import Services
 from handlers.states import State
 from handlers.turn import CHOICES, STASH, Turn
 from storage.records import Role
-from storage.repositories.messages import OutboxEntry
+from storage.repositories.messages import ConversationChange, OutboxEntry
 
 log = logging.getLogger(__name__)
+
+INCOMING = "incoming"  # inbox payloads in the channel-neutral form
+REPLY_PRIORITY = 0  # replies to the person chatting go before alerts and reminders
 
 Step = Callable[[Turn], Awaitable[None]]
 
@@ -91,37 +94,64 @@ class Engine:
         self.services = services
         # A lock per chat, and how many messages hold or wait for it.
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        # Called whenever messages were put in the outbox (wakes the sender).
+        self.on_outbox: Callable[[], None] | None = None
 
-    async def handle(self, msg: IncomingMessage) -> list[Reply]:
-        """Store, handle and answer one message; a message seen before gets no answer."""
-        store = self.services.store
-        now = self.services.clock.now()
-        inbox_id = await store.messages.receive(
-            msg.channel, msg.message_id, msg.chat_id, msg.to_payload(), now
+    async def receive(
+        self, channel: str, platform_id: str, chat_id: str, payload: dict[str, Any]
+    ) -> int | None:
+        """Store an incoming message before anything else; None if it was stored before."""
+        inbox_id = await self.services.store.messages.receive(
+            channel, platform_id, chat_id, payload, self.services.clock.now()
         )
         if inbox_id is None:
-            log.info("dropping duplicate message %s/%s", msg.channel, msg.message_id)
+            log.info("dropping duplicate message %s/%s", channel, platform_id)
+        return inbox_id
+
+    async def handle(self, msg: IncomingMessage, *, via_outbox: bool = False) -> list[Reply]:
+        """Store, handle and answer one message; a message seen before gets no answer."""
+        inbox_id = await self.receive(
+            msg.channel, msg.message_id, msg.chat_id, {INCOMING: msg.to_payload()}
+        )
+        if inbox_id is None:
             return []
-        return await self.process(inbox_id, msg)
+        return await self.process(inbox_id, msg, via_outbox=via_outbox)
 
     async def replay_unprocessed(
         self, channel: str | None = None
     ) -> list[tuple[IncomingMessage, list[Reply]]]:
-        """Handle messages stored before a crash but never finished, oldest first."""
+        """Handle messages stored in the channel-neutral form but never finished, oldest first.
+
+        Channels that store their platform's raw updates replay those themselves.
+        """
         done = []
         for inbox_id, payload in await self.services.store.messages.unprocessed(channel):
-            msg = IncomingMessage.from_payload(payload)
+            if INCOMING not in payload:
+                continue
+            msg = IncomingMessage.from_payload(payload[INCOMING])
             log.info("replaying stored message %s/%s", msg.channel, msg.message_id)
             done.append((msg, await self.process(inbox_id, msg)))
         return done
 
-    async def process(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
+    async def process(
+        self,
+        inbox_id: int,
+        msg: IncomingMessage,
+        *,
+        via_outbox: bool = False,
+        reply_extra: dict[str, Any] | None = None,
+    ) -> list[Reply]:
+        """Handle a stored message under its chat's lock.
+
+        With ``via_outbox`` the replies are written to the outbox (``reply:<inbox id>:<n>``) in
+        the same transaction as the new state; ``reply_extra`` is added to their payloads.
+        """
         key = (msg.channel, msg.chat_id)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                return await self._process_guarded(inbox_id, msg)
+                return await self._process_guarded(inbox_id, msg, via_outbox, reply_extra or {})
         finally:
             lock, users = self._locks[key]
             if users <= 1:
@@ -129,20 +159,29 @@ class Engine:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    async def _process_guarded(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
+    async def _process_guarded(
+        self, inbox_id: int, msg: IncomingMessage, via_outbox: bool, extra: dict[str, Any]
+    ) -> list[Reply]:
         """The error boundary: log with the traceback, tell the person, keep the message."""
         try:
-            return await self._process_locked(inbox_id, msg)
+            return await self._process_locked(inbox_id, msg, via_outbox, extra)
         except Exception as exc:
             log.exception(
                 "failed to handle message %s/%s (inbox %d)", msg.channel, msg.message_id, inbox_id
             )
-            await self.services.store.messages.done(
-                inbox_id, self.services.clock.now(), error=repr(exc)
-            )
-            return [Reply(self.services.texts("errors.internal"))]
+            store = self.services.store
+            now = self.services.clock.now()
+            reply = Reply(self.services.texts("errors.internal"))
+            if via_outbox:
+                entry = self._reply_entry(inbox_id, "error", msg, None, reply, extra)
+                await store.messages.enqueue([entry], now)
+                self._notify()
+            await store.messages.done(inbox_id, now, error=repr(exc))
+            return [reply]
 
-    async def _process_locked(self, inbox_id: int, msg: IncomingMessage) -> list[Reply]:
+    async def _process_locked(
+        self, inbox_id: int, msg: IncomingMessage, via_outbox: bool, extra: dict[str, Any]
+    ) -> list[Reply]:
         store = self.services.store
         now = self.services.clock.now()
         member = await store.members.by_identity(msg.channel, msg.user_id)
@@ -160,19 +199,54 @@ class Engine:
             )
             turn.say(self.services.texts(err.text_key, **err.values))
         self._after(turn, state)
+        change: ConversationChange | None = None
         if turn.state == State.IDLE and not turn.data:
             if saved is not None:
-                await store.conversations.clear(msg.channel, msg.chat_id)
+                change = ConversationChange(msg.channel, msg.chat_id, None, {})
         elif saved is None or turn.state != state or turn.data != saved.data:
-            await store.conversations.save(
-                msg.channel, msg.chat_id, turn.state.value, turn.data, now
+            change = ConversationChange(msg.channel, msg.chat_id, turn.state.value, turn.data)
+        entries = await self._entries(turn.outgoing)
+        if via_outbox:
+            member_id = turn.member.id if turn.member else None
+            entries.extend(
+                self._reply_entry(inbox_id, str(n), msg, member_id, reply, extra)
+                for n, reply in enumerate(turn.replies)
             )
-        await self.deliver(turn.outgoing)
-        await store.messages.done(inbox_id, now)
+        await store.messages.finish_turn(inbox_id, change, entries, now)
+        if entries:
+            self._notify()
         return turn.replies
+
+    @staticmethod
+    def _reply_entry(
+        inbox_id: int,
+        n: str,
+        msg: IncomingMessage,
+        member_id: int | None,
+        reply: Reply,
+        extra: dict[str, Any],
+    ) -> OutboxEntry:
+        return OutboxEntry(
+            f"reply:{inbox_id}:{n}",
+            msg.channel,
+            msg.chat_id,
+            member_id,
+            {**reply.to_payload(), **extra},
+            REPLY_PRIORITY,
+        )
+
+    def _notify(self) -> None:
+        if self.on_outbox is not None:
+            self.on_outbox()
 
     async def deliver(self, outgoing: list[Outgoing]) -> None:
         """Put messages for other members into the outbox, to the chat they used last."""
+        entries = await self._entries(outgoing)
+        if entries:
+            await self.services.store.messages.enqueue(entries, self.services.clock.now())
+            self._notify()
+
+    async def _entries(self, outgoing: list[Outgoing]) -> list[OutboxEntry]:
         store = self.services.store
         entries = []
         for out in outgoing:
@@ -198,8 +272,7 @@ class Engine:
                     out.priority,
                 )
             )
-        if entries:
-            await store.messages.enqueue(entries, self.services.clock.now())
+        return entries
 
     async def _route(self, turn: Turn) -> None:
         msg = turn.msg

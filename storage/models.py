@@ -95,6 +95,8 @@ class IdentityRow(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # set when the platform refuses to deliver (the person blocked the bot); cleared on contact
+    unreachable_at: Mapped[datetime | None]
 
     member: Mapped[MemberRow] = relationship(back_populates="identities")
 
@@ -220,10 +222,17 @@ class InboxRow(Base):
 
 
 class OutboxRow(Base):
-    """Every outgoing message that is not a direct reply, stored before it is sent."""
+    """Every outgoing message, stored before it is sent; the idempotency key makes it once.
+
+    ``status``: pending -> sent | failed. ``parts_sent`` counts the pieces of a long text
+    already delivered; ``platform_message_id`` is the platform's id of the last piece.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "priority", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "channel", "status", "priority", "id"),
+        Index("ix_outbox_chat", "channel", "chat_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idem_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -234,8 +243,13 @@ class OutboxRow(Base):
     priority: Mapped[int] = mapped_column(Integer, default=10)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # a send that timed out may have gone through: retried once at most, and counted
+    ambiguous: Mapped[int] = mapped_column(Integer, default=0)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
 
 

@@ -137,3 +137,5 @@ class OutboxMessage:
     member_id: int | None
     payload: dict[str, Any]
     attempts: int
+    ambiguous: int
+    parts_sent: int

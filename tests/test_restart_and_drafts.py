@@ -5,6 +5,7 @@ from bot.app import opened
 from bot.config import Config
 from handlers.clock import FixedClock
 from handlers.drafts import remind_stale_drafts
+from handlers.engine import INCOMING
 from handlers.messages import IncomingMessage
 from storage.records import Role
 from tests.harness import START, Harness, seed_units
@@ -47,8 +48,8 @@ async def test_stored_but_unhandled_messages_are_replayed_at_start(harness: Harn
         sent_at=harness.clock.now(),
         text="binh thuong",
     )
-    await harness.store.messages.receive(
-        msg.channel, msg.message_id, msg.chat_id, msg.to_payload(), harness.clock.now()
+    await harness.app.engine.receive(
+        msg.channel, msg.message_id, msg.chat_id, {INCOMING: msg.to_payload()}
     )
     replayed = await harness.app.engine.replay_unprocessed()
     assert len(replayed) == 1 and "(#1)" in replayed[0][1][0].text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import ConversationRow
@@ -22,36 +22,6 @@ class ConversationRepository:
             if row is None:
                 return None
             return Conversation(row.state, dict(row.data), row.updated_at, row.reminded_at)
-
-    async def save(
-        self, channel: str, chat_id: str, state: str, data: dict[str, Any], now: datetime
-    ) -> None:
-        async with self._sessions.begin() as session:
-            row = await session.get(ConversationRow, (channel, chat_id))
-            if row is None:
-                session.add(
-                    ConversationRow(
-                        channel=channel,
-                        chat_id=chat_id,
-                        state=state,
-                        data=data,
-                        updated_at=now,
-                        reminded_at=None,
-                    )
-                )
-            else:
-                row.state = state
-                row.data = data
-                row.updated_at = now
-                row.reminded_at = None
-
-    async def clear(self, channel: str, chat_id: str) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                delete(ConversationRow).where(
-                    ConversationRow.channel == channel, ConversationRow.chat_id == chat_id
-                )
-            )
 
     async def stale(self, before: datetime) -> list[tuple[str, str, Conversation]]:
         """Conversations untouched since ``before`` whose owner has not been reminded."""

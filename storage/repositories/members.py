@@ -50,8 +50,24 @@ class MemberRepository:
             await session.execute(
                 update(IdentityRow)
                 .where(IdentityRow.channel == channel, IdentityRow.user_id == user_id)
-                .values(last_seen_at=now, chat_id=chat_id)
+                .values(last_seen_at=now, chat_id=chat_id, unreachable_at=None)
             )
+
+    async def mark_unreachable(self, channel: str, chat_id: str, now: datetime) -> list[Member]:
+        """The platform refuses to deliver to this chat: remember it; returns whose it was."""
+        async with self._sessions.begin() as session:
+            rows = await session.execute(
+                select(IdentityRow, MemberRow, UnitRow)
+                .join(MemberRow, MemberRow.id == IdentityRow.member_id)
+                .join(UnitRow, UnitRow.id == MemberRow.unit_id)
+                .where(IdentityRow.channel == channel, IdentityRow.chat_id == chat_id)
+            )
+            found = []
+            for identity, member, unit in rows.all():
+                if identity.unreachable_at is None:
+                    identity.unreachable_at = now
+                    found.append(_member(member, unit))
+            return found
 
     async def covering(self, unit_path: str, roles: set[Role]) -> list[Member]:
         """Active members of ``roles`` whose unit is ``unit_path`` or one of its ancestors."""
@@ -70,12 +86,16 @@ class MemberRepository:
             return [_member(m, u) for m, u in rows.all()]
 
     async def latest_identity(self, member_id: int) -> Identity | None:
-        """The identity the member used last: messages to them go there."""
+        """The identity the member used last, preferring ones that can be reached."""
         async with self._sessions() as session:
             row = await session.scalar(
                 select(IdentityRow)
                 .where(IdentityRow.member_id == member_id)
-                .order_by(IdentityRow.last_seen_at.desc(), IdentityRow.id.desc())
+                .order_by(
+                    IdentityRow.unreachable_at.is_not(None),
+                    IdentityRow.last_seen_at.desc(),
+                    IdentityRow.id.desc(),
+                )
                 .limit(1)
             )
             if row is None:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import InboxRow, OutboxRow
+from storage.models import ConversationRow, InboxRow, OutboxRow
 from storage.records import OutboxMessage
 
 
@@ -23,6 +23,30 @@ class OutboxEntry:
     member_id: int | None
     payload: dict[str, Any]
     priority: int = 10
+
+
+@dataclass(frozen=True)
+class ConversationChange:
+    """What a turn did to the chat's conversation: a new state and draft, or none left."""
+
+    channel: str
+    chat_id: str
+    state: str | None  # None: the conversation is over, delete it
+    data: dict[str, Any]
+
+
+def _outbox_message(r: OutboxRow) -> OutboxMessage:
+    return OutboxMessage(
+        r.id,
+        r.idem_key,
+        r.channel,
+        r.chat_id,
+        r.member_id,
+        dict(r.payload),
+        r.attempts,
+        r.ambiguous,
+        r.parts_sent,
+    )
 
 
 class MessageRepository:
@@ -76,47 +100,84 @@ class MessageRepository:
         for entry in entries:
             try:
                 async with self._sessions.begin() as session:
-                    exists = await session.scalar(
-                        select(OutboxRow.id).where(OutboxRow.idem_key == entry.idem_key)
-                    )
-                    if exists is not None:
-                        continue
-                    session.add(
-                        OutboxRow(
-                            idem_key=entry.idem_key,
-                            channel=entry.channel,
-                            chat_id=entry.chat_id,
-                            member_id=entry.member_id,
-                            payload=entry.payload,
-                            priority=entry.priority,
-                            status="pending",
-                            attempts=0,
-                            created_at=now,
-                        )
-                    )
-                added += 1
+                    added += await _add_entry(session, entry, now)
             except IntegrityError:
                 continue  # enqueued concurrently by another worker: the key is the guard
         return added
 
-    async def pending(self, channel: str, limit: int = 100) -> list[OutboxMessage]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(OutboxRow)
-                .where(OutboxRow.status == "pending", OutboxRow.channel == channel)
-                .order_by(OutboxRow.priority, OutboxRow.id)
-                .limit(limit)
+    async def finish_turn(
+        self,
+        inbox_id: int,
+        change: ConversationChange | None,
+        entries: Sequence[OutboxEntry],
+        now: datetime,
+    ) -> None:
+        """In one transaction: the conversation's new state, the messages out, the inbox mark.
+
+        A crash before it leaves the message unhandled (it is replayed); after it, all is kept.
+        """
+        async with self._sessions.begin() as session:
+            if change is not None:
+                row = await session.get(ConversationRow, (change.channel, change.chat_id))
+                if change.state is None:
+                    if row is not None:
+                        await session.delete(row)
+                elif row is None:
+                    session.add(
+                        ConversationRow(
+                            channel=change.channel,
+                            chat_id=change.chat_id,
+                            state=change.state,
+                            data=change.data,
+                            updated_at=now,
+                            reminded_at=None,
+                        )
+                    )
+                else:
+                    row.state = change.state
+                    row.data = change.data
+                    row.updated_at = now
+                    row.reminded_at = None
+            for entry in entries:
+                await _add_entry(session, entry, now)
+            await session.execute(
+                update(InboxRow).where(InboxRow.id == inbox_id).values(processed_at=now)
             )
-            return [
-                OutboxMessage(
-                    r.id, r.idem_key, r.channel, r.chat_id, r.member_id, dict(r.payload), r.attempts
+
+    async def pending(self, channel: str, limit: int = 100) -> list[OutboxMessage]:
+        """Messages not yet sent, replies first, then oldest first."""
+        return await self.due(channel, None, limit)
+
+    async def due(
+        self, channel: str, now: datetime | None, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """Pending messages whose retry time (if any) has come, in sending order."""
+        async with self._sessions() as session:
+            query = select(OutboxRow).where(
+                OutboxRow.status == "pending", OutboxRow.channel == channel
+            )
+            if now is not None:
+                query = query.where(
+                    or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= now)
                 )
-                for r in rows
-            ]
+            rows = await session.scalars(
+                query.order_by(OutboxRow.priority, OutboxRow.id).limit(limit)
+            )
+            return [_outbox_message(r) for r in rows]
+
+    async def next_retry_at(self, channel: str) -> datetime | None:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(
+                    OutboxRow.status == "pending", OutboxRow.channel == channel
+                )
+            )
+            return found if isinstance(found, datetime) else None
 
     async def mark(
         self, outbox_id: int, status: str, now: datetime, error: str | None = None
     ) -> None:
+        """Record the end of a message: "sent" or "failed" (with the reason)."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxRow)
@@ -128,3 +189,99 @@ class MessageRepository:
                     attempts=OutboxRow.attempts + 1,
                 )
             )
+
+    async def progress(
+        self,
+        outbox_id: int,
+        parts_sent: int,
+        platform_message_id: str | None,
+        done: bool,
+        now: datetime,
+    ) -> None:
+        """Record delivered pieces of a message (all of them when ``done``)."""
+        values: dict[str, Any] = {
+            "parts_sent": parts_sent,
+            "platform_message_id": platform_message_id,
+        }
+        if done:
+            values.update(status="sent", sent_at=now, attempts=OutboxRow.attempts + 1)
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxRow).where(OutboxRow.id == outbox_id).values(**values)
+            )
+
+    async def retry_later(
+        self,
+        outbox_id: int,
+        at: datetime,
+        error: str,
+        *,
+        ambiguous: bool = False,
+        count: bool = True,
+    ) -> None:
+        """Leave the message pending until ``at``; ``count`` False for a pause (429)."""
+        values: dict[str, Any] = {"next_attempt_at": at, "last_error": error}
+        if count:
+            values["attempts"] = OutboxRow.attempts + 1
+        if ambiguous:
+            values["ambiguous"] = OutboxRow.ambiguous + 1
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxRow).where(OutboxRow.id == outbox_id).values(**values)
+            )
+
+    async def last_platform_message(self, channel: str, chat_id: str) -> str | None:
+        """The platform id of the last message sent to a chat (to edit it in place)."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(OutboxRow.platform_message_id)
+                .where(
+                    OutboxRow.channel == channel,
+                    OutboxRow.chat_id == chat_id,
+                    OutboxRow.platform_message_id.is_not(None),
+                )
+                .order_by(OutboxRow.sent_at.desc(), OutboxRow.id.desc())
+                .limit(1)
+            )
+            return str(found) if found is not None else None
+
+    async def status_counts(self, channel: str) -> dict[str, int]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(OutboxRow.status, func.count(OutboxRow.id))
+                .where(OutboxRow.channel == channel)
+                .group_by(OutboxRow.status)
+            )
+            return {status: int(n) for status, n in rows.all()}
+
+    async def ambiguous_count(self, channel: str) -> int:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(func.coalesce(func.sum(OutboxRow.ambiguous), 0)).where(
+                    OutboxRow.channel == channel
+                )
+            )
+            return int(found or 0)
+
+
+async def _add_entry(session: AsyncSession, entry: OutboxEntry, now: datetime) -> int:
+    exists = await session.scalar(select(OutboxRow.id).where(OutboxRow.idem_key == entry.idem_key))
+    if exists is not None:
+        return 0
+    session.add(
+        OutboxRow(
+            idem_key=entry.idem_key,
+            channel=entry.channel,
+            chat_id=entry.chat_id,
+            member_id=entry.member_id,
+            payload=entry.payload,
+            priority=entry.priority,
+            status="pending",
+            attempts=0,
+            ambiguous=0,
+            parts_sent=0,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return 1

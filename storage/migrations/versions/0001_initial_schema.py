@@ -123,6 +123,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("unreachable_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["members.id"],
@@ -165,8 +166,12 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("ambiguous", sa.Integer(), nullable=False),
+        sa.Column("parts_sent", sa.Integer(), nullable=False),
+        sa.Column("platform_message_id", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"],
@@ -176,7 +181,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("idem_key"),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_pending", ["status", "priority", "id"], unique=False)
+        batch_op.create_index("ix_outbox_chat", ["channel", "chat_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_pending", ["channel", "status", "priority", "id"], unique=False
+        )
 
     op.create_table(
         "reports",
@@ -285,6 +293,7 @@ def downgrade() -> None:
     op.drop_table("reports")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_pending")
+        batch_op.drop_index("ix_outbox_chat")
 
     op.drop_table("outbox")
     op.drop_table("invitations")
