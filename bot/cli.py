@@ -16,6 +16,7 @@ from bot.app import App, draft_reminders, opened
 from bot.channels.console import ConsoleChannel
 from bot.config import Config, ConfigError, load_config
 from bot.demo import create_demo, demo_member, is_empty
+from bot.service import serve
 from handlers.export import ExportError, export_reports
 from handlers.invitations import InvitationError, issue, parse_duration
 from handlers.units import ImportFailed, UnitError, import_csv, load_province, tree_lines
@@ -36,7 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="run the service (the terminal chat when no messenger token is set)")
+    run = sub.add_parser(
+        "run", help="run the service (the terminal chat when no messenger token is set)"
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="receive Telegram updates at this public https URL instead of polling",
+    )
     chat = sub.add_parser("chat", help="chat in the terminal as a demo member")
     chat.add_argument("--as", dest="role", choices=["reporter", "leader"], default="reporter")
 
@@ -120,12 +128,16 @@ def _setup_logging(config: Config, quiet: bool) -> None:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
-    for name, channel in (("Telegram", config.telegram), ("Zalo", config.zalo)):
-        if channel.enabled:
-            raise CliError(
-                f"a {name} token is set, but the {name} channel is not part of this version yet; "
-                "unset it to use the terminal chat"
-            )
+    if config.zalo.enabled:
+        raise CliError(
+            "a Zalo token is set, but the Zalo channel is not part of this version yet; "
+            "unset SITREP_ZALO_TOKEN"
+        )
+    webhook = args.webhook or config.telegram.webhook_url or None
+    if config.telegram.enabled:
+        return await serve(config, webhook)
+    if webhook:
+        raise CliError("--webhook needs a Telegram token: set SITREP_TELEGRAM_TOKEN")
     return await _chat(config, Role.REPORTER)
 
 

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.outbox import Limits
 from handlers.settings import DomainSettings, Levels, Severity, Topic
 from storage.database import DatabaseError, normalize_url
 
 DEFAULT_CONFIG = Path("config.toml")
 ENV_PREFIX = "SITREP_"
 # Keys that may only come from the environment.
-SECRETS = {("telegram", "token"), ("zalo", "token")}
+SECRETS = {
+    ("telegram", "token"),
+    ("telegram", "webhook_secret"),
+    ("zalo", "token"),
+    ("zalo", "webhook_secret"),
+}
 
 
 class ConfigError(Exception):
@@ -29,12 +35,28 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ChannelSettings:
+    """A messenger: its token (environment only), server, webhook and sending limits."""
+
     token: str
     api_url: str
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    poll_timeout: int = 30
+    max_file_mb: int = 20
+    max_text: int = 4096
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def enabled(self) -> bool:
         return bool(self.token)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The HTTP server that receives webhooks."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
 
 
 @dataclass(frozen=True)
@@ -46,6 +68,7 @@ class Config:
     log_file: str
     telegram: ChannelSettings
     zalo: ChannelSettings
+    web: WebSettings
     domain: DomainSettings
 
 
@@ -73,15 +96,11 @@ def load_config(env: Mapping[str, str], path: Path | None = None) -> Config:
             "general", "log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
         ),
         log_file=settings.text("general", "log_file", ""),
-        telegram=ChannelSettings(
-            token=settings.text("telegram", "token", ""),
-            api_url=settings.text("telegram", "api_url", "https://api.telegram.org").rstrip("/"),
-        ),
-        zalo=ChannelSettings(
-            token=settings.text("zalo", "token", ""),
-            api_url=settings.text("zalo", "api_url", "https://bot-api.zaloplatforms.com").rstrip(
-                "/"
-            ),
+        telegram=settings.channel("telegram", "https://api.telegram.org", max_text=4096),
+        zalo=settings.channel("zalo", "https://bot-api.zaloplatforms.com", max_text=2000),
+        web=WebSettings(
+            host=settings.text("web", "host", "127.0.0.1"),
+            port=settings.integer("web", "port", 8080),
         ),
         domain=settings.domain(),
     )
@@ -116,6 +135,41 @@ class _Settings:
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ConfigError(f"{section}.{key} must be a whole number >= {minimum}, not {value!r}")
         return value
+
+    def number(self, section: str, key: str, default: float) -> float:
+        value, _ = self._value(section, key, default)
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{section}.{key} must be a number, not {value!r}") from exc
+        if number <= 0:
+            raise ConfigError(f"{section}.{key} must be above 0, not {value!r}")
+        return number
+
+    def channel(self, section: str, default_url: str, max_text: int) -> ChannelSettings:
+        url = self.text(section, "api_url", default_url).rstrip("/")
+        webhook = self.text(section, "webhook_url", "")
+        for key, value in (("api_url", url), ("webhook_url", webhook)):
+            if value and not value.startswith(("http://", "https://")):
+                raise ConfigError(f"{section}.{key} must start with http:// or https://")
+        return ChannelSettings(
+            token=self.text(section, "token", ""),
+            api_url=url,
+            webhook_url=webhook,
+            webhook_secret=self.text(section, "webhook_secret", ""),
+            poll_timeout=self.integer(section, "poll_timeout", 30),
+            max_file_mb=self.integer(section, "max_file_mb", 20),
+            max_text=max_text,
+            limits=Limits(
+                per_second=self.number(section, "rate_per_second", 30),
+                chat_per_second=self.number(section, "rate_chat_per_second", 1),
+                group_per_minute=self.number(section, "rate_group_per_minute", 20),
+                concurrency=self.integer("outbox", "concurrency", 16),
+                max_attempts=self.integer("outbox", "max_attempts", 12),
+                backoff=self.number("outbox", "backoff_seconds", 1),
+                backoff_cap=self.number("outbox", "backoff_cap_seconds", 300),
+            ),
+        )
 
     def names(self, section: str, key: str, default: list[str]) -> list[str]:
         value, from_env = self._value(section, key, default)

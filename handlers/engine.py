@@ -7,7 +7,6 @@ written. Any failure is logged with its traceback and the person is told their m
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from typing import Any
 
 from handlers import mine, queries, registration, urgent, weekly
 from handlers.errors import NotAllowed, NotRegistered, UserError
+from handlers.locks import KeyedLocks
 from handlers.matching import match_choice
 from handlers.messages import Content, IncomingMessage, Outgoing, Reply
 from handlers.services import Services
@@ -92,8 +92,7 @@ KEEP_ON_INTERRUPT = {s for s in State if s.flow == "weekly"} | {
 class Engine:
     def __init__(self, services: Services) -> None:
         self.services = services
-        # A lock per chat, and how many messages hold or wait for it.
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
         # Called whenever messages were put in the outbox (wakes the sender).
         self.on_outbox: Callable[[], None] | None = None
 
@@ -146,18 +145,8 @@ class Engine:
         With ``via_outbox`` the replies are written to the outbox (``reply:<inbox id>:<n>``) in
         the same transaction as the new state; ``reply_extra`` is added to their payloads.
         """
-        key = (msg.channel, msg.chat_id)
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await self._process_guarded(inbox_id, msg, via_outbox, reply_extra or {})
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._locks.hold((msg.channel, msg.chat_id)):
+            return await self._process_guarded(inbox_id, msg, via_outbox, reply_extra or {})
 
     async def _process_guarded(
         self, inbox_id: int, msg: IncomingMessage, via_outbox: bool, extra: dict[str, Any]
@@ -169,15 +158,28 @@ class Engine:
             log.exception(
                 "failed to handle message %s/%s (inbox %d)", msg.channel, msg.message_id, inbox_id
             )
-            store = self.services.store
-            now = self.services.clock.now()
-            reply = Reply(self.services.texts("errors.internal"))
-            if via_outbox:
-                entry = self._reply_entry(inbox_id, "error", msg, None, reply, extra)
-                await store.messages.enqueue([entry], now)
-                self._notify()
-            await store.messages.done(inbox_id, now, error=repr(exc))
-            return [reply]
+            return await self.fail(inbox_id, msg.channel, msg.chat_id, exc, via_outbox=via_outbox)
+
+    async def fail(
+        self, inbox_id: int, channel: str, chat_id: str, exc: BaseException, *, via_outbox: bool
+    ) -> list[Reply]:
+        """A message could not be handled: keep it with the error, tell the person so."""
+        store = self.services.store
+        now = self.services.clock.now()
+        reply = Reply(self.services.texts("errors.internal"))
+        if via_outbox:
+            entry = OutboxEntry(
+                f"reply:{inbox_id}:error",
+                channel,
+                chat_id,
+                None,
+                reply.to_payload(),
+                REPLY_PRIORITY,
+            )
+            await store.messages.enqueue([entry], now)
+            self._notify()
+        await store.messages.done(inbox_id, now, error=repr(exc))
+        return [reply]
 
     async def _process_locked(
         self, inbox_id: int, msg: IncomingMessage, via_outbox: bool, extra: dict[str, Any]
@@ -281,6 +283,9 @@ class Engine:
             return
         if msg.content in (Content.STICKER, Content.UNSUPPORTED):
             turn.say(turn.t("errors.unreadable"))
+            return
+        if msg.content == Content.TOO_LARGE and not msg.text.strip():
+            turn.say(turn.t("errors.file_too_big"))
             return
         text = msg.text.strip()
         limit = self.services.settings.max_text_chars

@@ -22,6 +22,7 @@ class Content(StrEnum):
     DOCUMENT = "document"
     STICKER = "sticker"
     UNSUPPORTED = "unsupported"
+    TOO_LARGE = "too_large"  # a file over the channel's size limit, not downloaded
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,360 @@
+"""The outbox sender: every outgoing message is a row first; one task per channel sends them.
+
+It paces sends to the platform's limits (all chats, one private chat, one group), sends the
+replies to people who are chatting before bulk alerts, pauses on a 429 for as long as asked,
+retries 5xx and connection errors with capped exponential backoff and jitter, gives up on a
+400, marks the person unreachable on a 403, and stops the channel on a 401. A send that timed
+out may have gone through: it is retried once at most, and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.channels.text import split_text
+from handlers.clock import Clock
+from storage.records import Member, OutboxMessage
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A platform's sending limits, and the sender's retry settings."""
+
+    per_second: float = 30.0  # all chats together
+    chat_per_second: float = 1.0  # one private chat
+    group_per_minute: float = 20.0  # one group chat
+    margin: float = 0.05  # seconds added to each window: the server counts on arrival
+    concurrency: int = 16  # sends in flight at once
+    max_attempts: int = 12  # for 5xx and connection errors
+    backoff: float = 1.0  # first retry delay, doubled each time
+    backoff_cap: float = 300.0
+
+
+class Failure(StrEnum):
+    RATE_LIMITED = "rate_limited"  # 429: pause everything for retry_after
+    TRANSIENT = "transient"  # 5xx, connection refused or dropped before an answer
+    AMBIGUOUS = "ambiguous"  # timed out: may have been delivered
+    REJECTED = "rejected"  # 400: this message will never go
+    BLOCKED = "blocked"  # 403: the person blocked the bot
+    UNAUTHORIZED = "unauthorized"  # 401: the token is no longer valid
+
+
+class DeliveryError(Exception):
+    def __init__(self, failure: Failure, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{failure.value}: {detail}")
+        self.failure = failure
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class Transport(Protocol):
+    """What a channel gives the sender: how to put one piece of a message on the platform."""
+
+    channel: str
+    max_text: int
+
+    def is_group(self, chat_id: str) -> bool: ...
+
+    async def send_text(
+        self, chat_id: str, text: str, buttons: list[list[list[str]]], edit_message_id: str | None
+    ) -> str:
+        """Send (or edit in place) one text with its buttons; return the platform message id.
+
+        Raises :class:`DeliveryError`.
+        """
+        ...
+
+    async def clear_buttons(self, chat_id: str, message_id: str) -> None: ...
+
+
+class RateLimiter:
+    """Sliding windows: all chats per second, a private chat per second, a group per minute."""
+
+    def __init__(self, limits: Limits, now: Callable[[], float] = time.monotonic) -> None:
+        self._limits = limits
+        self._now = now
+        self._all: deque[float] = deque()
+        self._chats: dict[str, deque[float]] = {}
+
+    def _window(self, is_group: bool) -> tuple[float, int]:
+        if is_group:
+            return 60.0 + self._limits.margin, max(1, int(self._limits.group_per_minute))
+        return 1.0 + self._limits.margin, max(1, int(self._limits.chat_per_second))
+
+    def wait(self, chat_id: str, is_group: bool) -> tuple[float, bool]:
+        """Seconds until a send to ``chat_id`` may start, and whether the global limit is why."""
+        now = self._now()
+        window = 1.0 + self._limits.margin
+        while self._all and self._all[0] <= now - window:
+            self._all.popleft()
+        global_wait = 0.0
+        if len(self._all) >= int(self._limits.per_second):
+            global_wait = self._all[0] + window - now
+        chat_window, chat_limit = self._window(is_group)
+        sent = self._chats.get(chat_id)
+        chat_wait = 0.0
+        if sent:
+            while sent and sent[0] <= now - chat_window:
+                sent.popleft()
+            if len(sent) >= chat_limit:
+                chat_wait = sent[0] + chat_window - now
+        return max(global_wait, chat_wait), global_wait >= chat_wait and global_wait > 0
+
+    def record(self, chat_id: str) -> None:
+        now = self._now()
+        self._all.append(now)
+        self._chats.setdefault(chat_id, deque()).append(now)
+        if len(self._chats) > 10_000:  # forget chats idle for over a minute
+            stale = [c for c, d in self._chats.items() if not d or d[-1] < now - 61]
+            for chat in stale:
+                del self._chats[chat]
+
+
+OnUnreachable = Callable[[list[Member]], Awaitable[None]]
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+    ambiguous: int = 0
+    failed: int = 0
+
+
+class OutboxSender:
+    """Sends one channel's outbox; ``wake()`` when rows were added, ``stop()`` to end."""
+
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        limits: Limits,
+        clock: Clock,
+        on_unreachable: OnUnreachable | None = None,
+    ) -> None:
+        self._store = store
+        self._transport = transport
+        self._limits = limits
+        self._clock = clock
+        self._on_unreachable = on_unreachable
+        self._limiter = RateLimiter(limits)
+        self._wake = asyncio.Event()
+        self._inflight: dict[str, asyncio.Task[None]] = {}  # by chat: one send per chat at once
+        self._paused_until = 0.0
+        self._stopping = False
+        self.stats = SenderStats()
+        self.unauthorized = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        channel = self._transport.channel
+        log.info("outbox sender for %s started", channel)
+        try:
+            while not self._stopping and not self.unauthorized:
+                delay = await self._round()
+                await self._sleep(delay)
+        finally:
+            if self._inflight:
+                await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+            log.info("outbox sender for %s stopped", channel)
+
+    async def drain(self, within: float = 30.0) -> None:
+        """Send until nothing is due (for tests and one-off commands)."""
+        async with asyncio.timeout(within):
+            while True:
+                delay = await self._round()
+                if not self._inflight and delay >= 1.0:
+                    now = self._clock.now()
+                    if not await self._store.messages.due(self._transport.channel, now, 1):
+                        return
+                await self._sleep(min(delay, 0.05))
+
+    async def _sleep(self, delay: float) -> None:
+        self._wake.clear()
+        waiters: list[Any] = [asyncio.ensure_future(self._wake.wait())]
+        waiters.extend(self._inflight.values())
+        await asyncio.wait(waiters, timeout=max(delay, 0.001), return_when=asyncio.FIRST_COMPLETED)
+        waiters[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiters[0]
+
+    async def _round(self) -> float:
+        """Start every send that may start now; return how long to wait before the next."""
+        now_mono = time.monotonic()
+        if self._paused_until > now_mono:
+            return self._paused_until - now_mono
+        rows = await self._store.messages.due(
+            self._transport.channel, self._clock.now(), limit=4 * self._limits.concurrency + 50
+        )
+        held: set[str] = set(self._inflight)
+        next_delay = 1.0
+        for row in rows:
+            if row.chat_id in held:
+                continue
+            if len(self._inflight) >= self._limits.concurrency:
+                next_delay = min(next_delay, 0.05)
+                break
+            wait, global_limit = self._limiter.wait(
+                row.chat_id, self._transport.is_group(row.chat_id)
+            )
+            if wait > 0:
+                next_delay = min(next_delay, wait)
+                held.add(row.chat_id)  # keep this chat's order: nothing later for it either
+                if global_limit:
+                    break
+                continue
+            self._limiter.record(row.chat_id)
+            held.add(row.chat_id)
+            self._inflight[row.chat_id] = asyncio.create_task(self._send(row))
+        if len(rows) == 0:
+            retry_at = await self._store.messages.next_retry_at(self._transport.channel)
+            if retry_at is not None:
+                next_delay = min(
+                    next_delay, max(0.0, (retry_at - self._clock.now()).total_seconds())
+                )
+        return next_delay
+
+    async def _send(self, row: OutboxMessage) -> None:
+        try:
+            await self._deliver(row)
+        except DeliveryError as err:
+            await self._failed(row, err)
+        except Exception as exc:
+            log.exception("unexpected error sending outbox %d (%s)", row.id, row.idem_key)
+            await self._failed(row, DeliveryError(Failure.TRANSIENT, repr(exc)))
+        finally:
+            self._inflight.pop(row.chat_id, None)
+            self._wake.set()
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        transport = self._transport
+        payload = row.payload
+        store = self._store
+        if payload.get("op") == "clear_buttons":
+            await transport.clear_buttons(row.chat_id, str(payload["message_id"]))
+            await store.messages.progress(row.id, 1, None, True, self._clock.now())
+            self.stats.sent += 1
+            return
+        parts = split_text(payload["text"], transport.max_text)
+        buttons: list[list[list[str]]] = payload.get("buttons", [])
+        edit_target: str | None = None
+        if payload.get("edit") and len(parts) == 1:
+            edit_target = payload.get(
+                "edit_message_id"
+            ) or await store.messages.last_platform_message(transport.channel, row.chat_id)
+        for index in range(row.parts_sent, len(parts)):
+            if index > row.parts_sent:
+                await self._pace(row.chat_id)
+            last = index == len(parts) - 1
+            part_buttons = buttons if last else []
+            try:
+                message_id = await transport.send_text(
+                    row.chat_id, parts[index], part_buttons, edit_target
+                )
+            except DeliveryError as err:
+                if edit_target is None or err.failure != Failure.REJECTED:
+                    raise
+                # the message to edit is gone or too old: send a new one instead
+                log.info(
+                    "edit of %s in %s refused (%s); sending anew",
+                    edit_target,
+                    row.chat_id,
+                    err.detail,
+                )
+                edit_target = None
+                message_id = await transport.send_text(
+                    row.chat_id, parts[index], part_buttons, None
+                )
+            await store.messages.progress(row.id, index + 1, message_id, last, self._clock.now())
+            self.stats.sent += 1
+
+    async def _pace(self, chat_id: str) -> None:
+        is_group = self._transport.is_group(chat_id)
+        while True:
+            wait, _ = self._limiter.wait(chat_id, is_group)
+            if wait <= 0:
+                self._limiter.record(chat_id)
+                return
+            await asyncio.sleep(wait)
+
+    async def _failed(self, row: OutboxMessage, err: DeliveryError) -> None:
+        store = self._store
+        now = self._clock.now()
+        channel = self._transport.channel
+        if err.failure == Failure.RATE_LIMITED:
+            pause = err.retry_after or 1.0
+            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            self.stats.rate_limited += 1
+            log.warning("%s asked to slow down: pausing sends for %.1f s", channel, pause)
+            await store.messages.retry_later(
+                row.id, now + timedelta(seconds=pause), err.detail, count=False
+            )
+        elif err.failure == Failure.TRANSIENT:
+            if row.attempts + 1 >= self._limits.max_attempts:
+                self.stats.failed += 1
+                log.error(
+                    "giving up on outbox %d (%s) after %d tries: %s",
+                    row.id,
+                    row.idem_key,
+                    row.attempts + 1,
+                    err.detail,
+                )
+                await store.messages.mark(row.id, "failed", now, err.detail)
+            else:
+                self.stats.retried += 1
+                at = now + timedelta(seconds=self._backoff(row.attempts))
+                log.warning("send of outbox %d failed (%s); retrying at %s", row.id, err.detail, at)
+                await store.messages.retry_later(row.id, at, err.detail)
+        elif err.failure == Failure.AMBIGUOUS:
+            self.stats.ambiguous += 1
+            if row.ambiguous >= 1:
+                log.error(
+                    "outbox %d (%s) timed out twice; not sent again (it may have arrived)",
+                    row.id,
+                    row.idem_key,
+                )
+                await store.messages.mark(row.id, "failed", now, f"ambiguous: {err.detail}")
+            else:
+                log.warning("send of outbox %d timed out; it may have arrived; one retry", row.id)
+                at = now + timedelta(seconds=self._backoff(row.attempts))
+                await store.messages.retry_later(row.id, at, err.detail, ambiguous=True)
+        elif err.failure == Failure.UNAUTHORIZED:
+            self.unauthorized = True
+            log.error(
+                "%s refused the bot token (401): the %s channel stops sending", channel, channel
+            )
+            await store.messages.retry_later(row.id, now, err.detail, count=False)
+        else:
+            self.stats.failed += 1
+            log.warning(
+                "outbox %d (%s) to %s refused: %s", row.id, row.idem_key, row.chat_id, err.detail
+            )
+            await store.messages.mark(row.id, "failed", now, err.detail)
+            if err.failure == Failure.BLOCKED:
+                members = await store.members.mark_unreachable(channel, row.chat_id, now)
+                if members and self._on_unreachable is not None:
+                    await self._on_unreachable(members)
+
+    def _backoff(self, attempts: int) -> float:
+        base = min(self._limits.backoff_cap, self._limits.backoff * float(2**attempts))
+        return base * random.uniform(0.5, 1.5)
