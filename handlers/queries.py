@@ -186,7 +186,7 @@ def render_report(turn: Turn, report: Report) -> str:
                 parts.append(settings.severity(item.severity).name.lower())
             parts.append(drafting.people_label(turn, item.people))
             lines.append(f"• {' · '.join(parts)}")
-            lines.append(f"  {drafting.quote(item.text, 1000)}")
+            lines.append(f"  {drafting.quote(item.text, settings.max_text_chars)}")
         elif item.kind == "addition":
             added = turn.t(
                 "report.addition",
@@ -194,7 +194,7 @@ def render_report(turn: Turn, report: Report) -> str:
                 name=drafting.reporter_label(services, turn.member, report, item),
             )
             lines.append(
-                f"+ {added} {drafting.quote(item.text, 1000) if item.text else ''}".rstrip()
+                f"+ {added} {drafting.quote(item.text, settings.max_text_chars) if item.text else ''}".rstrip()
             )
     if report.attachments:
         kinds = Counter(a.kind for a in report.attachments)

