@@ -193,9 +193,8 @@ def render_report(turn: Turn, report: Report) -> str:
                 time=local_time(item.sent_at, tz),
                 name=drafting.reporter_label(services, turn.member, report, item),
             )
-            lines.append(
-                f"+ {added} {drafting.quote(item.text, settings.max_text_chars) if item.text else ''}".rstrip()
-            )
+            said = drafting.quote(item.text, settings.max_text_chars) if item.text else ""
+            lines.append(f"+ {added} {said}".rstrip())
     if report.attachments:
         kinds = Counter(a.kind for a in report.attachments)
         lines.append(

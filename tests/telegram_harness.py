@@ -46,9 +46,9 @@ class TelegramChat:
         self.api = api
         self.store = store
 
-    async def settled(self, update_id: int | None = None, timeout: float = 10.0) -> None:
+    async def settled(self, update_id: int | None = None, within: float = 10.0) -> None:
         """Wait until the update is handled and nothing is waiting in the outbox."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 async with self.store.engine.connect() as conn:
                     unhandled = 0
