@@ -44,6 +44,7 @@ class ChannelSettings:
     poll_timeout: int = 30
     max_file_mb: int = 20
     max_text: int = 4096
+    request_timeout: float = 10.0
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -160,6 +161,7 @@ class _Settings:
             poll_timeout=self.integer(section, "poll_timeout", 30),
             max_file_mb=self.integer(section, "max_file_mb", 20),
             max_text=max_text,
+            request_timeout=self.number(section, "request_timeout", 10),
             limits=Limits(
                 per_second=self.number(section, "rate_per_second", 30),
                 chat_per_second=self.number(section, "rate_chat_per_second", 1),

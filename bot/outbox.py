@@ -154,6 +154,9 @@ class OutboxSender:
         self._limiter = RateLimiter(limits)
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}  # by chat: one send per chat at once
+        self._inflight_ids: set[int] = set()
+        # rows finished while the due rows were being read: the read may predate their update
+        self._finished: set[int] = set()
         self._paused_until = 0.0
         self._stopping = False
         self.stats = SenderStats()
@@ -203,12 +206,16 @@ class OutboxSender:
         now_mono = time.monotonic()
         if self._paused_until > now_mono:
             return self._paused_until - now_mono
+        self._finished = set()
         rows = await self._store.messages.due(
             self._transport.channel, self._clock.now(), limit=4 * self._limits.concurrency + 50
         )
         held: set[str] = set(self._inflight)
         next_delay = 1.0
         for row in rows:
+            if row.id in self._inflight_ids or row.id in self._finished:
+                next_delay = min(next_delay, 0.01)
+                continue
             if row.chat_id in held:
                 continue
             if len(self._inflight) >= self._limits.concurrency:
@@ -225,6 +232,7 @@ class OutboxSender:
                 continue
             self._limiter.record(row.chat_id)
             held.add(row.chat_id)
+            self._inflight_ids.add(row.id)
             self._inflight[row.chat_id] = asyncio.create_task(self._send(row))
         if len(rows) == 0:
             retry_at = await self._store.messages.next_retry_at(self._transport.channel)
@@ -244,6 +252,8 @@ class OutboxSender:
             await self._failed(row, DeliveryError(Failure.TRANSIENT, repr(exc)))
         finally:
             self._inflight.pop(row.chat_id, None)
+            self._inflight_ids.discard(row.id)
+            self._finished.add(row.id)
             self._wake.set()
 
     async def _deliver(self, row: OutboxMessage) -> None:

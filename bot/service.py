@@ -32,35 +32,35 @@ async def serve(
     async with opened(config, clock) as app:
         await app.engine.replay_unprocessed()
         web_server = WebServer(config.web) if webhook_url else None
-        telegram = TelegramChannel(app, config.telegram, config.media_dir, web_server)
+        telegram = TelegramChannel(app, config.telegram, config.media_dir, web_server, webhook_url)
         app.engine.on_outbox = telegram.wake
-        try:
-            await telegram.start(webhook_url)
-            if web_server is not None:
-                await web_server.start()
-        except ChannelStopped as exc:
-            log.error("%s", exc)
-            await telegram.stop()
-            return exc.exit_code
-        reminders = asyncio.create_task(draft_reminders(app))
-        running = asyncio.create_task(telegram.run_until_stopped())
         stopping = asyncio.create_task(stop.wait())
+        reminders: asyncio.Task[None] | None = None
         status = 0
         try:
+            if web_server is not None:
+                await web_server.start()
+            starting = asyncio.create_task(telegram.start())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()  # stopped while the Bot API could not be reached
+                return 0
+            starting.result()
+            reminders = asyncio.create_task(draft_reminders(app))
+            running = asyncio.create_task(telegram.run_until_stopped())
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if running.done() and not running.cancelled():
-                error = running.exception()
-                if isinstance(error, ChannelStopped):
-                    log.error("%s", error)
-                    status = error.exit_code
-                elif error is not None:
-                    log.error("the Telegram channel failed", exc_info=error)
-                    status = 1
+            if running.done():
+                running.result()
+            else:
+                running.cancel()
+        except ChannelStopped as exc:
+            log.error("%s", exc)
+            status = exc.exit_code
         finally:
             log.info("stopping")
             stopping.cancel()
-            reminders.cancel()
-            running.cancel()
+            if reminders is not None:
+                reminders.cancel()
             if web_server is not None:
                 await web_server.stop()
             await telegram.stop()

@@ -14,6 +14,7 @@ import contextlib
 import hmac
 import logging
 import secrets
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import App
 from bot.config import ChannelSettings
@@ -134,7 +136,9 @@ def _keyboard(buttons: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
 def delivery_error(exc: TelegramError) -> DeliveryError:
     """What a Bot API error means for the outbox: wait, retry, give up, or stop."""
     if isinstance(exc, RetryAfter):
-        value: Any = exc.retry_after
+        with warnings.catch_warnings():  # PTB 22 warns that it will become a timedelta
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            value: Any = exc.retry_after
         seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
         return DeliveryError(Failure.RATE_LIMITED, str(exc), retry_after=seconds)
     if isinstance(exc, TimedOut):
@@ -150,12 +154,17 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
 
 class TelegramChannel:
     def __init__(
-        self, app: App, settings: ChannelSettings, media_dir: Path, web_server: WebServer | None
+        self,
+        app: App,
+        settings: ChannelSettings,
+        media_dir: Path,
+        web_server: WebServer | None = None,
+        webhook_url: str | None = None,
     ) -> None:
         self._app = app
         self._settings = settings
         self._media_dir = media_dir / CHANNEL
-        self._web = web_server
+        self._webhook_url = webhook_url
         self._chats = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
         self._menus: dict[str, str] = {}
@@ -169,14 +178,21 @@ class TelegramChannel:
             request=HTTPXRequest(
                 connection_pool_size=max(8, settings.limits.concurrency * 2),
                 connect_timeout=5.0,
-                read_timeout=10.0,
-                write_timeout=10.0,
+                read_timeout=settings.request_timeout,
+                write_timeout=settings.request_timeout,
                 pool_timeout=5.0,
             ),
             get_updates_request=HTTPXRequest(
-                connection_pool_size=2, connect_timeout=5.0, read_timeout=10.0, pool_timeout=5.0
+                connection_pool_size=2,
+                connect_timeout=5.0,
+                read_timeout=settings.request_timeout,
+                pool_timeout=5.0,
             ),
         )
+        if webhook_url:
+            if web_server is None:
+                raise ValueError("webhook mode needs the web server")
+            web_server.add_post(urlparse(webhook_url).path or "/", self._webhook)
         self.transport = TelegramTransport(self.bot, settings.max_text)
         self.sender = OutboxSender(
             app.store, self.transport, settings.limits, app.services.clock, self._unreachable
@@ -185,16 +201,24 @@ class TelegramChannel:
 
     # --- life cycle --------------------------------------------------------------------
 
-    async def start(self, webhook_url: str | None = None) -> None:
-        """Check the token, set the menu, replay stored updates, then poll or take webhooks."""
+    async def start(self) -> None:
+        """Check the token, set the menu, replay stored updates, then poll or take webhooks.
+
+        In webhook mode the web server must be listening already.
+        """
         await self._connect()
         await self._set_menu(None, "guest")
         self._runners.append(asyncio.create_task(self.sender.run(), name="telegram-sender"))
         for inbox_id, payload in await self._app.store.messages.unprocessed(CHANNEL):
             if RAW in payload:
                 self._schedule(inbox_id, payload[RAW])
-        if webhook_url:
-            await self._start_webhook(webhook_url)
+        if self._webhook_url:
+            await self._call(
+                self.bot.set_webhook(
+                    self._webhook_url, secret_token=self._secret, allowed_updates=ALLOWED_UPDATES
+                )
+            )
+            log.info("Telegram webhook set to %s", self._webhook_url)
         else:
             await self._call(self.bot.delete_webhook())
             self._runners.append(asyncio.create_task(self._poll(), name="telegram-poller"))
@@ -306,16 +330,6 @@ class TelegramChannel:
             ]
             if ids:
                 offset = max(ids) + 1
-
-    async def _start_webhook(self, url: str) -> None:
-        if self._web is None:
-            raise ChannelStopped("webhook mode needs the web server", 2)
-        path = urlparse(url).path or "/"
-        self._web.add_post(path, self._webhook)
-        await self._call(
-            self.bot.set_webhook(url, secret_token=self._secret, allowed_updates=ALLOWED_UPDATES)
-        )
-        log.info("Telegram webhook set to %s (served at path %s)", url, path)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         """200 only after the update is committed to the inbox; 403 without the secret."""
