@@ -112,7 +112,7 @@ async def test_kill_9_in_the_middle_of_a_burst(database_url: str, tmp_path: Path
                 return reports == REPORTERS and pending == 0
 
             async with asyncio.timeout(30):
-                while not await all_done():
+                while not await all_done():  # noqa: ASYNC110 (another process writes)
                     await asyncio.sleep(0.1)
         finally:
             service.send_signal(signal.SIGTERM)
