@@ -522,6 +522,8 @@ class TelegramChannel:
         self.sender.wake()
 
     async def _ensure_menu(self, msg: IncomingMessage) -> None:
+        if self._menus.get(msg.chat_id, "guest") != "guest":
+            return  # a member's menu is set once a process; only guests become members
         member = await self._app.store.members.by_identity(CHANNEL, msg.user_id)
         role = member.role.value if member else "guest"
         if self._menus.get(msg.chat_id) != role:
