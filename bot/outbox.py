@@ -36,7 +36,7 @@ class Limits:
     per_second: float = 30.0  # all chats together
     chat_per_second: float = 1.0  # one private chat
     group_per_minute: float = 20.0  # one group chat
-    margin: float = 0.05  # seconds added to each window: the server counts on arrival
+    margin: float = 0.03  # seconds added to each window: the server counts on arrival
     concurrency: int = 16  # sends in flight at once
     max_attempts: int = 12  # for 5xx and connection errors
     backoff: float = 1.0  # first retry delay, doubled each time
