@@ -216,7 +216,10 @@ async def people(turn: Turn) -> None:
     if await _absorb_files(turn):
         return
     item = _current(turn)
-    if turn.choice is not None and turn.choice.data == UNKNOWN:
+    typed = parse_count(turn.text) if turn.msg.button is None else None
+    if typed is not None:
+        item["people"] = typed  # "1" typed here is one person, not the first button
+    elif turn.choice is not None and turn.choice.data == UNKNOWN:
         item["people"] = None
     else:
         count = parse_count(turn.text)
