@@ -3,8 +3,8 @@
 Incoming: the service's own poll loop (or the webhook) stores each raw update in the inbox and
 commits before the offset moves on (or before answering 200), then handles it: the update is
 parsed, media are downloaded into the media folder, and the engine gets an IncomingMessage.
-Outgoing: replies and alerts are outbox rows; :class:`TelegramTransport` is how the outbox
-sender puts them on Telegram, with inline keyboards, edits in place and paced sends.
+Outgoing: replies and alerts are outbox rows; the outbox sender puts them on Telegram through
+``telegram_send.TelegramTransport``. Reading updates is ``telegram_updates``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import contextlib
 import hmac
 import logging
 import secrets
-import warnings
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -26,31 +24,25 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
     Update,
 )
 from telegram.error import (
-    BadRequest,
-    ChatMigrated,
     Conflict,
-    Forbidden,
     InvalidToken,
     NetworkError,
-    RetryAfter,
     TelegramError,
     TimedOut,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import App
+from bot.channels.telegram_send import TelegramTransport
+from bot.channels.telegram_updates import UpdateReader, chat_of
 from bot.config import ChannelSettings
-from bot.outbox import DeliveryError, Failure, OutboxSender
+from bot.outbox import OutboxSender
 from bot.web import WebServer
 from handlers.locks import KeyedLocks
-from handlers.messages import Attachment, Content, IncomingMessage, Outgoing
+from handlers.messages import IncomingMessage, Outgoing
 from handlers.notices import unreachable_notices
 from storage.records import Member
 from storage.repositories.messages import OutboxEntry
@@ -74,84 +66,6 @@ class ChannelStopped(Exception):
         self.exit_code = exit_code
 
 
-class TelegramTransport:
-    """How the outbox sender puts a text (with buttons) on Telegram."""
-
-    channel = CHANNEL
-
-    def __init__(self, bot: Bot, max_text: int) -> None:
-        self._bot = bot
-        self.max_text = max_text
-
-    def is_group(self, chat_id: str) -> bool:
-        return chat_id.startswith("-")
-
-    async def send_text(
-        self, chat_id: str, text: str, buttons: list[list[list[str]]], edit_message_id: str | None
-    ) -> str:
-        markup = _keyboard(buttons)
-        try:
-            if edit_message_id is not None:
-                edited = await self._bot.edit_message_text(
-                    text=text,
-                    chat_id=int(chat_id),
-                    message_id=int(edit_message_id),
-                    reply_markup=markup,
-                )
-                return str(edited.message_id) if isinstance(edited, Message) else edit_message_id
-            sent = await self._bot.send_message(
-                chat_id=int(chat_id), text=text, reply_markup=markup
-            )
-            return str(sent.message_id)
-        except BadRequest as exc:
-            if edit_message_id is not None and "not modified" in exc.message.lower():
-                return edit_message_id
-            raise delivery_error(exc) from exc
-        except TelegramError as exc:
-            raise delivery_error(exc) from exc
-
-    async def clear_buttons(self, chat_id: str, message_id: str) -> None:
-        try:
-            await self._bot.edit_message_reply_markup(
-                chat_id=int(chat_id), message_id=int(message_id), reply_markup=None
-            )
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise delivery_error(exc) from exc
-        except TelegramError as exc:
-            raise delivery_error(exc) from exc
-
-
-def _keyboard(buttons: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in buttons
-        ]
-    )
-
-
-def delivery_error(exc: TelegramError) -> DeliveryError:
-    """What a Bot API error means for the outbox: wait, retry, give up, or stop."""
-    if isinstance(exc, RetryAfter):
-        with warnings.catch_warnings():  # PTB 22 warns that it will become a timedelta
-            warnings.simplefilter("ignore", PTBDeprecationWarning)
-            value: Any = exc.retry_after
-        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-        return DeliveryError(Failure.RATE_LIMITED, str(exc), retry_after=seconds)
-    if isinstance(exc, TimedOut):
-        return DeliveryError(Failure.AMBIGUOUS, str(exc))
-    if isinstance(exc, InvalidToken):
-        return DeliveryError(Failure.UNAUTHORIZED, str(exc))
-    if isinstance(exc, Forbidden):
-        return DeliveryError(Failure.BLOCKED, str(exc))
-    if isinstance(exc, BadRequest | ChatMigrated):
-        return DeliveryError(Failure.REJECTED, str(exc))
-    return DeliveryError(Failure.TRANSIENT, str(exc))
-
-
 class TelegramChannel:
     def __init__(
         self,
@@ -163,7 +77,6 @@ class TelegramChannel:
     ) -> None:
         self._app = app
         self._settings = settings
-        self._media_dir = media_dir / CHANNEL
         self._webhook_url = webhook_url
         self._chats = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -194,6 +107,9 @@ class TelegramChannel:
                 raise ValueError("webhook mode needs the web server")
             web_server.add_post(urlparse(webhook_url).path or "/", self._webhook)
         self.transport = TelegramTransport(self.bot, settings.max_text)
+        self._reader = UpdateReader(
+            self.bot, media_dir / CHANNEL, settings.max_file_mb, app.services.clock
+        )
         self.sender = OutboxSender(
             app.store, self.transport, settings.limits, app.services.clock, self._unreachable
         )
@@ -356,7 +272,7 @@ class TelegramChannel:
             log.warning("malformed update without an update_id ignored: %.200r", update)
             return None
         return await self._app.engine.receive(
-            CHANNEL, str(update["update_id"]), _chat_of(update), {RAW: update}
+            CHANNEL, str(update["update_id"]), chat_of(update), {RAW: update}
         )
 
     def _schedule(self, inbox_id: int, update: dict[str, Any]) -> None:
@@ -367,7 +283,7 @@ class TelegramChannel:
     async def _handle(self, inbox_id: int, raw: dict[str, Any]) -> None:
         """One update, in its chat's order: parse, download, hand to the engine, tidy up."""
         engine = self._app.engine
-        chat = _chat_of(raw)
+        chat = chat_of(raw)
         async with self._chats.hold(chat):
             try:
                 update = Update.de_json(raw, self.bot)
@@ -378,7 +294,7 @@ class TelegramChannel:
                 )
                 return
             try:
-                translated = await self._translate(update)
+                translated = await self._reader.read(update)
             except Exception as exc:
                 log.exception("could not read update %s", update.update_id)
                 await engine.fail(inbox_id, CHANNEL, chat, exc, via_outbox=True)
@@ -395,112 +311,6 @@ class TelegramChannel:
                     await self._clear_buttons(inbox_id, msg.chat_id, pressed)
             if not msg.is_group:
                 await self._ensure_menu(msg)
-
-    async def _translate(self, update: Update) -> tuple[IncomingMessage, str | None] | None:
-        """The core's message for an update, and the id of a message whose button was pressed."""
-        query = update.callback_query
-        if query is not None:
-            chat = query.message.chat if query.message is not None else None
-            chat_id = str(chat.id) if chat is not None else str(query.from_user.id)
-            pressed = str(query.message.message_id) if query.message is not None else None
-            return (
-                IncomingMessage(
-                    channel=CHANNEL,
-                    chat_id=chat_id,
-                    user_id=str(query.from_user.id),
-                    display_name=query.from_user.full_name,
-                    message_id=str(update.update_id),
-                    sent_at=self._app.services.clock.now(),
-                    button=query.data or "",
-                    is_group=chat is not None and chat.type != "private",
-                ),
-                pressed,
-            )
-        message = update.message
-        if message is None or message.from_user is None:
-            log.info(
-                "ignoring update %s of a kind the bot does not handle (%s)",
-                update.update_id,
-                _kind(update),
-            )
-            return None
-        is_group = message.chat.type != "private"
-        content, attachments = await self._content(message, download=not is_group)
-        return (
-            IncomingMessage(
-                channel=CHANNEL,
-                chat_id=str(message.chat.id),
-                user_id=str(message.from_user.id),
-                display_name=message.from_user.full_name,
-                message_id=str(update.update_id),
-                sent_at=message.date,
-                content=content,
-                text=message.text or message.caption or "",
-                attachments=attachments,
-                is_group=is_group,
-            ),
-            None,
-        )
-
-    async def _content(
-        self, message: Message, download: bool
-    ) -> tuple[Content, tuple[Attachment, ...]]:
-        if message.location is not None:
-            where = f"{message.location.latitude},{message.location.longitude}"
-            return Content.LOCATION, (Attachment("location", where),)
-        media: list[tuple[Content, str, Any, str]] = []
-        if message.photo:
-            media.append((Content.PHOTO, "photo", message.photo[-1], ".jpg"))
-        for kind, item, suffix in (
-            ("voice", message.voice, ".ogg"),
-            ("voice", message.audio, ""),
-            ("document", message.document, ""),
-            ("document", message.video, ".mp4"),
-            ("document", message.video_note, ".mp4"),
-        ):
-            if item is not None:
-                content = Content.VOICE if kind == "voice" else Content.DOCUMENT
-                media.append((content, kind, item, suffix))
-        if media:
-            content, kind, item, suffix = media[0]
-            if not download:
-                return content, ()
-            path = await self._download(item, suffix)
-            if path is None:
-                return Content.TOO_LARGE, ()
-            return content, (Attachment(kind, path),)
-        if message.sticker is not None:
-            return Content.STICKER, ()
-        if message.text is None:
-            return Content.UNSUPPORTED, ()
-        return Content.TEXT, ()
-
-    async def _download(self, item: Any, suffix: str) -> str | None:
-        """Save a file into the media folder; None when it is over the size limit."""
-        limit = self._settings.max_file_mb * 1024 * 1024
-        if item.file_size and item.file_size > limit:
-            log.info(
-                "file %s of %d bytes is over the limit; not downloaded",
-                item.file_unique_id,
-                item.file_size,
-            )
-            return None
-        try:
-            remote = await item.get_file()
-        except BadRequest as exc:
-            if "too big" in exc.message.lower():
-                return None
-            raise
-        if remote.file_size and remote.file_size > limit:
-            return None
-        name = getattr(item, "file_name", None)
-        extension = Path(name).suffix if name else Path(remote.file_path or "").suffix or suffix
-        target = self._media_dir / f"{item.file_unique_id}{extension}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await remote.download_to_drive(target)
-        return str(target)
-
-    # --- small Telegram-only duties ------------------------------------------------------
 
     async def _answer(self, callback_id: str) -> None:
         try:
@@ -554,36 +364,3 @@ class TelegramChannel:
                 "member %d (%s) blocked the bot on Telegram", member.id, member.display_name
             )
         await self._app.engine.deliver(notices)
-
-
-def _chat_of(update: dict[str, Any]) -> str:
-    """The chat an update belongs to (its messages are handled in order)."""
-    for key in ("message", "edited_message", "channel_post"):
-        message = update.get(key)
-        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            return str(message["chat"].get("id", ""))
-    query = update.get("callback_query")
-    if isinstance(query, dict):
-        message = query.get("message")
-        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            return str(message["chat"].get("id", ""))
-        sender = query.get("from")
-        if isinstance(sender, dict):
-            return str(sender.get("id", ""))
-    member = update.get("my_chat_member")
-    if isinstance(member, dict) and isinstance(member.get("chat"), dict):
-        return str(member["chat"].get("id", ""))
-    return ""
-
-
-def _kind(update: Update) -> str:
-    for kind in (
-        "edited_message",
-        "channel_post",
-        "edited_channel_post",
-        "my_chat_member",
-        "chat_member",
-    ):
-        if getattr(update, kind, None) is not None:
-            return kind
-    return "unknown"
