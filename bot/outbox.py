@@ -28,6 +28,9 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
+BATCH = 500  # due rows read at once
+REFRESH_SECONDS = 1.0  # read the outbox again at least this often (retries come due)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -157,12 +160,17 @@ class OutboxSender:
         self._inflight_ids: set[int] = set()
         # rows finished while the due rows were being read: the read may predate their update
         self._finished: set[int] = set()
+        self._buffer: list[OutboxMessage] = []  # due rows read but not started, in order
+        self._stale = True
+        self._fetched_at = 0.0
         self._paused_until = 0.0
         self._stopping = False
         self.stats = SenderStats()
         self.unauthorized = False
 
     def wake(self) -> None:
+        """Rows were added: read the outbox again."""
+        self._stale = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -202,39 +210,49 @@ class OutboxSender:
             await waiters[0]
 
     async def _round(self) -> float:
-        """Start every send that may start now; return how long to wait before the next."""
+        """Start every send that may start now; return how long to wait before the next.
+
+        Due rows are read in batches into memory; the database is read again when rows were
+        added (:meth:`wake`), when the batch is used up, and at least every second (retries).
+        """
         now_mono = time.monotonic()
         if self._paused_until > now_mono:
             return self._paused_until - now_mono
-        self._finished = set()
-        rows = await self._store.messages.due(
-            self._transport.channel, self._clock.now(), limit=4 * self._limits.concurrency + 50
-        )
+        fetched: list[OutboxMessage] | None = None
+        if self._stale or not self._buffer or now_mono - self._fetched_at > REFRESH_SECONDS:
+            self._stale = False
+            self._fetched_at = now_mono
+            self._finished = set()
+            fetched = await self._store.messages.due(
+                self._transport.channel, self._clock.now(), limit=BATCH
+            )
+            self._buffer = [r for r in fetched if r.id not in self._inflight_ids]
         held: set[str] = set(self._inflight)
-        next_delay = 1.0
-        for row in rows:
-            if row.id in self._inflight_ids or row.id in self._finished:
-                next_delay = min(next_delay, 0.01)
+        next_delay = REFRESH_SECONDS
+        waiting: list[OutboxMessage] = []
+        for index, row in enumerate(self._buffer):
+            if row.id in self._finished or row.id in self._inflight_ids:
+                continue  # finished while the batch was being read: its row was stale
+            if row.chat_id in held or len(self._inflight) >= self._limits.concurrency:
+                waiting.append(row)  # keep each chat's order: nothing later for it either
                 continue
-            if row.chat_id in held:
-                continue
-            if len(self._inflight) >= self._limits.concurrency:
-                next_delay = min(next_delay, 0.05)
-                break
             wait, global_limit = self._limiter.wait(
                 row.chat_id, self._transport.is_group(row.chat_id)
             )
             if wait > 0:
                 next_delay = min(next_delay, wait)
-                held.add(row.chat_id)  # keep this chat's order: nothing later for it either
+                held.add(row.chat_id)
+                waiting.append(row)
                 if global_limit:
+                    waiting.extend(self._buffer[index + 1 :])
                     break
                 continue
             self._limiter.record(row.chat_id)
             held.add(row.chat_id)
             self._inflight_ids.add(row.id)
             self._inflight[row.chat_id] = asyncio.create_task(self._send(row))
-        if len(rows) == 0:
+        self._buffer = waiting
+        if fetched is not None and not fetched:
             retry_at = await self._store.messages.next_retry_at(self._transport.channel)
             if retry_at is not None:
                 next_delay = min(

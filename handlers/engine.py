@@ -186,9 +186,7 @@ class Engine:
     ) -> list[Reply]:
         store = self.services.store
         now = self.services.clock.now()
-        member = await store.members.by_identity(msg.channel, msg.user_id)
-        if member is not None:
-            await store.members.touch(msg.channel, msg.user_id, msg.chat_id, now)
+        member = await store.members.identify(msg.channel, msg.user_id, msg.chat_id, now)
         saved = await store.conversations.get(msg.channel, msg.chat_id)
         state = State(saved.state) if saved else State.IDLE
         data: dict[str, Any] = copy.deepcopy(saved.data) if saved else {}

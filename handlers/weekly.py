@@ -42,10 +42,10 @@ def _status_choice(turn: Turn, text: str) -> Button | None:
 
 
 async def prompt_status(turn: Turn) -> None:
-    existing = await turn.services.store.reports.weekly_for(turn.data["unit_id"], turn.data["week"])
+    existing = await turn.services.store.reports.weekly_id(turn.data["unit_id"], turn.data["week"])
     text = turn.t("weekly.ask_status", week=turn.data["week_label"], unit=turn.data["unit_name"])
     if existing is not None:
-        text += "\n" + turn.t("weekly.already", number=existing.id)
+        text += "\n" + turn.t("weekly.already", number=existing)
     turn.say(text, _status_buttons(turn))
 
 

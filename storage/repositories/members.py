@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,6 +11,8 @@ from sqlalchemy.orm import selectinload
 from storage.models import FailedCodeRow, IdentityRow, InvitationRow, MemberRow, UnitRow
 from storage.records import Identity, Invitation, Member, Role
 from storage.repositories.units import to_unit
+
+SEEN_GRANULARITY = timedelta(minutes=5)
 
 
 def _member(row: MemberRow, unit: UnitRow) -> Member:
@@ -44,14 +46,36 @@ class MemberRepository:
             ).first()
             return _member(*found) if found else None
 
-    async def touch(self, channel: str, user_id: str, chat_id: str, now: datetime) -> None:
-        """Remember when and in which chat an identity was last seen."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(IdentityRow)
-                .where(IdentityRow.channel == channel, IdentityRow.user_id == user_id)
-                .values(last_seen_at=now, chat_id=chat_id, unreachable_at=None)
-            )
+    async def identify(
+        self, channel: str, user_id: str, chat_id: str, now: datetime
+    ) -> Member | None:
+        """The member behind a messenger account, remembering when and where they wrote.
+
+        The time is written only when it moved by more than ``SEEN_GRANULARITY`` (or the chat
+        changed, or the account was unreachable): one read per message in the common case.
+        """
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(IdentityRow, MemberRow, UnitRow)
+                    .join(MemberRow, MemberRow.id == IdentityRow.member_id)
+                    .join(UnitRow, UnitRow.id == MemberRow.unit_id)
+                    .where(IdentityRow.channel == channel, IdentityRow.user_id == user_id)
+                )
+            ).first()
+            if found is None:
+                return None
+            identity, member, unit = found
+            if (
+                identity.chat_id != chat_id
+                or identity.unreachable_at is not None
+                or identity.last_seen_at < now - SEEN_GRANULARITY
+            ):
+                identity.chat_id = chat_id
+                identity.unreachable_at = None
+                identity.last_seen_at = now
+                await session.commit()
+            return _member(member, unit)
 
     async def mark_unreachable(self, channel: str, chat_id: str, now: datetime) -> list[Member]:
         """The platform refuses to deliver to this chat: remember it; returns whose it was."""

@@ -341,14 +341,13 @@ class ReportRepository:
             )
             return [self._report(r[0], r[1], r[2]) for r in rows.all()]
 
-    async def weekly_for(self, unit_id: int, week: str) -> Report | None:
+    async def weekly_id(self, unit_id: int, week: str) -> int | None:
+        """The number of the village's weekly report for ``week``, if there is one."""
         async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    self._query().where(ReportRow.weekly_key == f"{unit_id}:{week}")
-                )
-            ).first()
-            return self._report(found[0], found[1], found[2]) if found else None
+            found = await session.scalar(
+                select(ReportRow.id).where(ReportRow.weekly_key == f"{unit_id}:{week}")
+            )
+            return int(found) if found is not None else None
 
     async def reported_units(self, scope_path: str, weeks: Sequence[str]) -> dict[str, set[int]]:
         """For each week, the ids of units under ``scope_path`` with a weekly report."""
