@@ -166,7 +166,7 @@ class _Settings:
                 per_second=self.number(section, "rate_per_second", 30),
                 chat_per_second=self.number(section, "rate_chat_per_second", 1),
                 group_per_minute=self.number(section, "rate_group_per_minute", 20),
-                margin=self.number("outbox", "rate_margin_seconds", 0.03),
+                margin=self.number("outbox", "rate_margin_seconds", 0.01),
                 concurrency=self.integer("outbox", "concurrency", 16),
                 max_attempts=self.integer("outbox", "max_attempts", 12),
                 backoff=self.number("outbox", "backoff_seconds", 1),

@@ -29,6 +29,8 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 BATCH = 500  # due rows read at once
+IN_FLIGHT_WAIT = 0.01  # a window full of sends still in flight: look again soon
+MIN_FETCH_INTERVAL = 0.02  # under load, read new rows at most this often
 REFRESH_SECONDS = 1.0  # read the outbox again at least this often (retries come due)
 
 
@@ -39,7 +41,7 @@ class Limits:
     per_second: float = 30.0  # all chats together
     chat_per_second: float = 1.0  # one private chat
     group_per_minute: float = 20.0  # one group chat
-    margin: float = 0.03  # seconds added to each window: the server counts on arrival
+    margin: float = 0.01  # seconds added to each window, beyond the answer time
     concurrency: int = 16  # sends in flight at once
     max_attempts: int = 12  # for 5xx and connection errors
     backoff: float = 1.0  # first retry delay, doubled each time
@@ -84,46 +86,93 @@ class Transport(Protocol):
 
 
 class RateLimiter:
-    """Sliding windows: all chats per second, a private chat per second, a group per minute."""
+    """Sliding windows: all chats per second, a private chat per second, a group per minute.
+
+    The platform counts a message when it arrives, somewhere between the moment we start the
+    request and the moment its answer comes back. So a send holds its place in the windows from
+    its start, and is dated by its answer: the next send of a full window starts a window after
+    that answer, and can never arrive too early, whatever the delays on the way.
+    """
 
     def __init__(self, limits: Limits, now: Callable[[], float] = time.monotonic) -> None:
         self._limits = limits
         self._now = now
-        self._all: deque[float] = deque()
-        self._chats: dict[str, deque[float]] = {}
+        self._done: deque[float] = deque()  # answer times of recent sends, all chats
+        self._busy = 0  # sends in flight, all chats
+        self._chat_done: dict[str, deque[float]] = {}
+        self._chat_busy: dict[str, int] = {}
 
     def _window(self, is_group: bool) -> tuple[float, int]:
         if is_group:
             return 60.0 + self._limits.margin, max(1, int(self._limits.group_per_minute))
         return 1.0 + self._limits.margin, max(1, int(self._limits.chat_per_second))
 
+    @staticmethod
+    def _full_for(done: deque[float], busy: int, limit: int, window: float, now: float) -> float:
+        while done and done[0] <= now - window:
+            done.popleft()
+        if busy + len(done) < limit:
+            return 0.0
+        # full: free when the oldest answer leaves the window (or, all in flight, on an answer)
+        return done[0] + window - now if done else IN_FLIGHT_WAIT
+
     def wait(self, chat_id: str, is_group: bool) -> tuple[float, bool]:
         """Seconds until a send to ``chat_id`` may start, and whether the global limit is why."""
         now = self._now()
-        window = 1.0 + self._limits.margin
-        while self._all and self._all[0] <= now - window:
-            self._all.popleft()
-        global_wait = 0.0
-        if len(self._all) >= int(self._limits.per_second):
-            global_wait = self._all[0] + window - now
+        global_wait = self._full_for(
+            self._done, self._busy, int(self._limits.per_second), 1.0 + self._limits.margin, now
+        )
         chat_window, chat_limit = self._window(is_group)
-        sent = self._chats.get(chat_id)
+        chat_done = self._chat_done.get(chat_id)
         chat_wait = 0.0
-        if sent:
-            while sent and sent[0] <= now - chat_window:
-                sent.popleft()
-            if len(sent) >= chat_limit:
-                chat_wait = sent[0] + chat_window - now
+        if chat_done is not None or self._chat_busy.get(chat_id):
+            chat_wait = self._full_for(
+                chat_done if chat_done is not None else deque(),
+                self._chat_busy.get(chat_id, 0),
+                chat_limit,
+                chat_window,
+                now,
+            )
         return max(global_wait, chat_wait), global_wait >= chat_wait and global_wait > 0
 
+    def start(self, chat_id: str) -> Slot:
+        """Take a place in the windows for one send; :meth:`Slot.finish` when it is answered."""
+        self._busy += 1
+        self._chat_busy[chat_id] = self._chat_busy.get(chat_id, 0) + 1
+        return Slot(self, chat_id)
+
     def record(self, chat_id: str) -> None:
+        """A send started and answered now."""
+        self.start(chat_id).finish()
+
+    def _finish(self, chat_id: str) -> None:
         now = self._now()
-        self._all.append(now)
-        self._chats.setdefault(chat_id, deque()).append(now)
-        if len(self._chats) > 10_000:  # forget chats idle for over a minute
-            stale = [c for c, d in self._chats.items() if not d or d[-1] < now - 61]
+        self._busy -= 1
+        self._done.append(now)
+        busy = self._chat_busy.get(chat_id, 1) - 1
+        if busy:
+            self._chat_busy[chat_id] = busy
+        else:
+            self._chat_busy.pop(chat_id, None)
+        self._chat_done.setdefault(chat_id, deque()).append(now)
+        if len(self._chat_done) > 10_000:  # forget chats idle for over a minute
+            stale = [c for c, d in self._chat_done.items() if not d or d[-1] < now - 61]
             for chat in stale:
-                del self._chats[chat]
+                del self._chat_done[chat]
+
+
+class Slot:
+    """One send's place in the rate windows; finishing twice is harmless."""
+
+    def __init__(self, limiter: RateLimiter, chat_id: str) -> None:
+        self._limiter = limiter
+        self._chat_id = chat_id
+        self._open = True
+
+    def finish(self) -> None:
+        if self._open:
+            self._open = False
+            self._limiter._finish(self._chat_id)
 
 
 OnUnreachable = Callable[[list[Member]], Awaitable[None]]
@@ -219,7 +268,10 @@ class OutboxSender:
         if self._paused_until > now_mono:
             return self._paused_until - now_mono
         fetched: list[OutboxMessage] | None = None
-        if self._stale or not self._buffer or now_mono - self._fetched_at > REFRESH_SECONDS:
+        since_fetch = now_mono - self._fetched_at
+        if self._stale and since_fetch < MIN_FETCH_INTERVAL and self._buffer:
+            pass  # under load: new rows wait a few ms and come with the next read
+        elif self._stale or not self._buffer or since_fetch > REFRESH_SECONDS:
             self._stale = False
             self._fetched_at = now_mono
             self._finished = set()
@@ -247,11 +299,13 @@ class OutboxSender:
                     waiting.extend(self._buffer[index + 1 :])
                     break
                 continue
-            self._limiter.record(row.chat_id)
+            slot = self._limiter.start(row.chat_id)
             held.add(row.chat_id)
             self._inflight_ids.add(row.id)
-            self._inflight[row.chat_id] = asyncio.create_task(self._send(row))
+            self._inflight[row.chat_id] = asyncio.create_task(self._send(row, slot))
         self._buffer = waiting
+        if self._stale:
+            next_delay = min(next_delay, MIN_FETCH_INTERVAL)
         if fetched is not None and not fetched:
             retry_at = await self._store.messages.next_retry_at(self._transport.channel)
             if retry_at is not None:
@@ -260,26 +314,31 @@ class OutboxSender:
                 )
         return next_delay
 
-    async def _send(self, row: OutboxMessage) -> None:
+    async def _send(self, row: OutboxMessage, slot: Slot) -> None:
         try:
-            await self._deliver(row)
+            await self._deliver(row, slot)
         except DeliveryError as err:
             await self._failed(row, err)
         except Exception as exc:
             log.exception("unexpected error sending outbox %d (%s)", row.id, row.idem_key)
             await self._failed(row, DeliveryError(Failure.TRANSIENT, repr(exc)))
         finally:
+            slot.finish()
             self._inflight.pop(row.chat_id, None)
             self._inflight_ids.discard(row.id)
             self._finished.add(row.id)
             self._wake.set()
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage, slot: Slot) -> None:
+        """Send a row's pieces; each request holds a rate slot until it is answered."""
         transport = self._transport
         payload = row.payload
         store = self._store
         if payload.get("op") == "clear_buttons":
-            await transport.clear_buttons(row.chat_id, str(payload["message_id"]))
+            try:
+                await transport.clear_buttons(row.chat_id, str(payload["message_id"]))
+            finally:
+                slot.finish()
             await store.messages.progress(row.id, 1, None, True, self._clock.now())
             self.stats.sent += 1
             return
@@ -292,37 +351,42 @@ class OutboxSender:
             ) or await store.messages.last_platform_message(transport.channel, row.chat_id)
         for index in range(row.parts_sent, len(parts)):
             if index > row.parts_sent:
-                await self._pace(row.chat_id)
+                slot = await self._pace(row.chat_id)
             last = index == len(parts) - 1
             part_buttons = buttons if last else []
             try:
-                message_id = await transport.send_text(
-                    row.chat_id, parts[index], part_buttons, edit_target
-                )
-            except DeliveryError as err:
-                if edit_target is None or err.failure != Failure.REJECTED:
-                    raise
-                # the message to edit is gone or too old: send a new one instead
-                log.info(
-                    "edit of %s in %s refused (%s); sending anew",
-                    edit_target,
-                    row.chat_id,
-                    err.detail,
-                )
-                edit_target = None
-                message_id = await transport.send_text(
-                    row.chat_id, parts[index], part_buttons, None
-                )
+                try:
+                    message_id = await transport.send_text(
+                        row.chat_id, parts[index], part_buttons, edit_target
+                    )
+                except DeliveryError as err:
+                    if edit_target is None or err.failure != Failure.REJECTED:
+                        raise
+                    # the message to edit is gone or too old: send a new one instead
+                    log.info(
+                        "edit of %s in %s refused (%s); sending anew",
+                        edit_target,
+                        row.chat_id,
+                        err.detail,
+                    )
+                    edit_target = None
+                    slot.finish()
+                    slot = await self._pace(row.chat_id)
+                    message_id = await transport.send_text(
+                        row.chat_id, parts[index], part_buttons, None
+                    )
+            finally:
+                slot.finish()
             await store.messages.progress(row.id, index + 1, message_id, last, self._clock.now())
             self.stats.sent += 1
 
-    async def _pace(self, chat_id: str) -> None:
+    async def _pace(self, chat_id: str) -> Slot:
+        """Wait for a place in the rate windows and take it."""
         is_group = self._transport.is_group(chat_id)
         while True:
             wait, _ = self._limiter.wait(chat_id, is_group)
             if wait <= 0:
-                self._limiter.record(chat_id)
-                return
+                return self._limiter.start(chat_id)
             await asyncio.sleep(wait)
 
     async def _failed(self, row: OutboxMessage, err: DeliveryError) -> None:
