@@ -107,6 +107,18 @@ class Engine:
             log.info("dropping duplicate message %s/%s", channel, platform_id)
         return inbox_id
 
+    async def receive_many(
+        self, channel: str, items: list[tuple[str, str, dict[str, Any]]]
+    ) -> list[int | None]:
+        """Store a batch of incoming messages (platform id, chat id, payload) at once."""
+        ids = await self.services.store.messages.receive_many(
+            channel, items, self.services.clock.now()
+        )
+        for (platform_id, _, _), inbox_id in zip(items, ids, strict=True):
+            if inbox_id is None:
+                log.info("dropping duplicate message %s/%s", channel, platform_id)
+        return ids
+
     async def handle(self, msg: IncomingMessage, *, via_outbox: bool = False) -> list[Reply]:
         """Store, handle and answer one message; a message seen before gets no answer."""
         inbox_id = await self.receive(

@@ -235,10 +235,13 @@ class TelegramChannel:
                 continue
             delay = 1.0
             updates = raw if isinstance(raw, list) else []
-            for update in updates:
-                inbox_id = await self._store(update)
-                if inbox_id is not None:
-                    self._schedule(inbox_id, update)
+            valid = [u for u in updates if self._valid(u)]
+            if valid:  # the whole batch in one transaction, before the offset moves on
+                items = [(str(u["update_id"]), chat_of(u), {RAW: u}) for u in valid]
+                stored = await self._app.engine.receive_many(CHANNEL, items)
+                for update, inbox_id in zip(valid, stored, strict=True):
+                    if inbox_id is not None:
+                        self._schedule(inbox_id, update)
             ids = [
                 u["update_id"]
                 for u in updates
@@ -267,9 +270,15 @@ class TelegramChannel:
             self._schedule(inbox_id, update)
         return web.Response(status=200)
 
+    @staticmethod
+    def _valid(update: Any) -> bool:
+        if isinstance(update, dict) and isinstance(update.get("update_id"), int):
+            return True
+        log.warning("malformed update without an update_id ignored: %.200r", update)
+        return False
+
     async def _store(self, update: Any) -> int | None:
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            log.warning("malformed update without an update_id ignored: %.200r", update)
+        if not self._valid(update):
             return None
         return await self._app.engine.receive(
             CHANNEL, str(update["update_id"]), chat_of(update), {RAW: update}

@@ -77,6 +77,42 @@ class MessageRepository:
         except IntegrityError:
             return None
 
+    async def receive_many(
+        self, channel: str, items: Sequence[tuple[str, str, dict[str, Any]]], now: datetime
+    ) -> list[int | None]:
+        """Store a batch of incoming messages (platform id, chat id, payload) in one
+        transaction; None for each one stored before."""
+        ids = [platform_id for platform_id, _, _ in items]
+        try:
+            async with self._sessions.begin() as session:
+                seen = set(
+                    await session.scalars(
+                        select(InboxRow.platform_id).where(
+                            InboxRow.channel == channel, InboxRow.platform_id.in_(ids)
+                        )
+                    )
+                )
+                rows: list[InboxRow | None] = []
+                for platform_id, chat_id, payload in items:
+                    if platform_id in seen:
+                        rows.append(None)
+                        continue
+                    seen.add(platform_id)
+                    row = InboxRow(
+                        channel=channel,
+                        platform_id=platform_id,
+                        chat_id=chat_id,
+                        payload=payload,
+                        received_at=now,
+                    )
+                    session.add(row)
+                    rows.append(row)
+                await session.flush()
+                return [row.id if row is not None else None for row in rows]
+        except IntegrityError:
+            # stored meanwhile by another receiver: one at a time, each deduplicated
+            return [await self.receive(channel, p, c, d, now) for p, c, d in items]
+
     async def done(self, inbox_id: int, now: datetime, error: str | None = None) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
@@ -138,8 +174,18 @@ class MessageRepository:
                     row.data = change.data
                     row.updated_at = now
                     row.reminded_at = None
-            for entry in entries:
-                await _add_entry(session, entry, now)
+            if entries:
+                known = set(
+                    await session.scalars(
+                        select(OutboxRow.idem_key).where(
+                            OutboxRow.idem_key.in_([e.idem_key for e in entries])
+                        )
+                    )
+                )
+                for entry in entries:
+                    if entry.idem_key not in known:
+                        known.add(entry.idem_key)
+                        session.add(_outbox_row(entry, now))
             await session.execute(
                 update(InboxRow).where(InboxRow.id == inbox_id).values(processed_at=now)
             )
@@ -268,20 +314,22 @@ async def _add_entry(session: AsyncSession, entry: OutboxEntry, now: datetime) -
     exists = await session.scalar(select(OutboxRow.id).where(OutboxRow.idem_key == entry.idem_key))
     if exists is not None:
         return 0
-    session.add(
-        OutboxRow(
-            idem_key=entry.idem_key,
-            channel=entry.channel,
-            chat_id=entry.chat_id,
-            member_id=entry.member_id,
-            payload=entry.payload,
-            priority=entry.priority,
-            status="pending",
-            attempts=0,
-            ambiguous=0,
-            parts_sent=0,
-            created_at=now,
-        )
-    )
+    session.add(_outbox_row(entry, now))
     await session.flush()
     return 1
+
+
+def _outbox_row(entry: OutboxEntry, now: datetime) -> OutboxRow:
+    return OutboxRow(
+        idem_key=entry.idem_key,
+        channel=entry.channel,
+        chat_id=entry.chat_id,
+        member_id=entry.member_id,
+        payload=entry.payload,
+        priority=entry.priority,
+        status="pending",
+        attempts=0,
+        ambiguous=0,
+        parts_sent=0,
+        created_at=now,
+    )
