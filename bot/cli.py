@@ -95,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"sitrep: config error: {exc}", file=sys.stderr)
         return 2
-    chatting = args.command in ("run", "chat")
+    # in the terminal chat, log lines would mix with the conversation
+    chatting = args.command == "chat" or (args.command == "run" and not config.telegram.enabled)
     _setup_logging(config, quiet=chatting)
     handler = COMMANDS[args.command]
     try:

@@ -114,10 +114,9 @@ async def cancel(turn: Turn) -> None:
         return
     if turn.state == State.URGENT_FOLLOWUP:
         turn.say(turn.t("cancel.followup_done", number=turn.data.get("report_id")))
-    elif turn.state == State.RESUME:
-        turn.data.pop(STASH, None)
-        turn.say(turn.t("cancel.done"))
     else:
+        if turn.state == State.RESUME:
+            turn.data.pop(STASH, None)  # the draft offered back is the one cancelled
         turn.say(turn.t("cancel.done"))
     turn.finish()
 
