@@ -55,7 +55,8 @@ import bot.service
 from bot.app import App, opened
 from bot.channels.telegram import TelegramChannel
 from bot.config import Config, load_config
-from bot.outbox import Limits, RateLimiter, SenderStats
+from bot.outbox import Limits, SenderStats
+from bot.rate_limits import RateLimiter
 from bot.service import serve
 from handlers.drafting import ALERT_PRIORITY
 from handlers.invitations import hash_code, issue
@@ -430,7 +431,7 @@ async def quiet_poller(api: FakeBotApi) -> None:
 
 class PacedLimiter(BaseRateLimiter[None]):
     """For the echo bot under enforced limits: the service's own pacing
-    (``bot.outbox.RateLimiter``, same limits and margin) around each send, and a 429 waited
+    (``bot.rate_limits.RateLimiter``, same limits and margin) around each send, and a 429 waited
     out and retried (as often as it comes: no echo is lost).
 
     With a limiter that dates a send by its answer (``start(chat)`` returning a slot that is

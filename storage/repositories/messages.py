@@ -64,13 +64,7 @@ class MessageRepository:
         """Store an incoming message; None if this platform id was stored before."""
         try:
             async with self._sessions.begin() as session:
-                row = InboxRow(
-                    channel=channel,
-                    platform_id=platform_id,
-                    chat_id=chat_id,
-                    payload=payload,
-                    received_at=now,
-                )
+                row = _inbox_row(channel, platform_id, chat_id, payload, now)
                 session.add(row)
                 await session.flush()
                 return row.id
@@ -98,13 +92,7 @@ class MessageRepository:
                         rows.append(None)
                         continue
                     seen.add(platform_id)
-                    row = InboxRow(
-                        channel=channel,
-                        platform_id=platform_id,
-                        chat_id=chat_id,
-                        payload=payload,
-                        received_at=now,
-                    )
+                    row = _inbox_row(channel, platform_id, chat_id, payload, now)
                     session.add(row)
                     rows.append(row)
                 await session.flush()
@@ -332,4 +320,16 @@ def _outbox_row(entry: OutboxEntry, now: datetime) -> OutboxRow:
         ambiguous=0,
         parts_sent=0,
         created_at=now,
+    )
+
+
+def _inbox_row(
+    channel: str, platform_id: str, chat_id: str, payload: dict[str, Any], now: datetime
+) -> InboxRow:
+    return InboxRow(
+        channel=channel,
+        platform_id=platform_id,
+        chat_id=chat_id,
+        payload=payload,
+        received_at=now,
     )
