@@ -14,6 +14,7 @@ from vietnam_provinces import Province, Ward
 from handlers.invitations import hash_code, issue
 from handlers.matching import fold
 from handlers.settings import DomainSettings
+from handlers.units import province_name
 from storage.records import Member, Role
 from storage.repositories.units import NewUnit
 from storage.store import Store
@@ -45,10 +46,10 @@ async def create_demo(store: Store, settings: DomainSettings, now: datetime) -> 
     commune = Ward.from_code(DEMO_COMMUNE)  # type: ignore[arg-type]
     levels = settings.levels.keys
     province_code, commune_code = f"{int(province.code):02d}", f"{int(commune.code):05d}"
-    province_name = f"Tỉnh {province.name}"
+    province_label = province_name(province)
     village_level = settings.levels.below(settings.levels.leader) or levels[-1]
     units = [
-        NewUnit(province_code, province_name, levels[0], None, fold(province_name)),
+        NewUnit(province_code, province_label, levels[0], None, fold(province_label)),
         NewUnit(
             commune_code, commune.name, settings.levels.leader, province_code, fold(commune.name)
         ),

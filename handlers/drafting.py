@@ -9,7 +9,7 @@ from handlers.messages import Button, Outgoing, Reply
 from handlers.services import Services
 from handlers.turn import Turn
 from handlers.weeks import Week, local_time
-from storage.records import Member, Report, ReportItem, Role
+from storage.records import Member, Report, ReportItem, Role, Unit
 
 ALERT_PRIORITY = 5
 
@@ -108,12 +108,10 @@ async def urgent_alerts(services: Services, report: Report, commune: str) -> lis
     return out
 
 
-async def commune_name(services: Services, report_unit_path: str) -> str:
+async def commune_name(services: Services, unit: Unit) -> str:
     """The name of the leader-level unit above (or at) a unit, for "lãnh đạo xã Đồng Văn"."""
-    store = services.store
-    ids = [int(p) for p in report_unit_path.strip("/").split("/") if p]
-    for unit_id in reversed(ids):
-        unit = await store.units.by_id(unit_id)
-        if unit is not None and unit.level == services.settings.levels.leader:
-            return unit.name
-    return ""
+    leader = services.settings.levels.leader
+    if unit.level == leader:
+        return unit.name
+    above = await services.store.units.ancestors(unit)
+    return next((u.name for u in reversed(above) if u.level == leader), "")

@@ -259,13 +259,14 @@ class Engine:
             self._notify()
 
     async def _entries(self, outgoing: list[Outgoing]) -> list[OutboxEntry]:
-        store = self.services.store
+        addressed = [o.member_id for o in outgoing if o.channel is None or o.chat_id is None]
+        identities = await self.services.store.members.latest_identities(addressed)
         entries = []
         for out in outgoing:
             if out.channel is not None and out.chat_id is not None:
                 channel, chat_id = out.channel, out.chat_id
             else:
-                identity = await store.members.latest_identity(out.member_id)
+                identity = identities.get(out.member_id)
                 if identity is None:
                     log.warning(
                         "member %d has no chat to write to; %s not sent",

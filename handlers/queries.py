@@ -55,9 +55,10 @@ async def _grouped_names(turn: Turn, scope: Unit, units: list[Unit]) -> str:
         groups: dict[int | None, list[str]] = defaultdict(list)
         for unit in shown:
             groups[unit.parent_id].append(unit.name)
+        named = await turn.services.store.units.by_ids([p for p in groups if p is not None])
         lines = []
         for parent_id, names in groups.items():
-            parent = await turn.services.store.units.by_id(parent_id) if parent_id else None
+            parent = named.get(parent_id) if parent_id is not None else None
             lines.append(f"{parent.name if parent else ''}: {', '.join(names)}")
         text = "\n" + "\n".join(lines)
     if len(units) > MAX_NAMES:

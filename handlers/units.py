@@ -99,14 +99,14 @@ def find_province(query: str) -> Province:
     merged = next((p for p in provinces if int(p.code) == _MERGED.get(wanted)), None)
     note = ""
     if merged is not None:
-        note = f"; since 1 July 2025 it is part of {_province_name(merged)} ({merged.code:02d})"
+        note = f"; since 1 July 2025 it is part of {province_name(merged)} ({merged.code:02d})"
         ranked.remove(_bare(fold(merged.name)))
     suggestions = [*([merged] if merged else []), *(by_name[n] for n in ranked)]
-    names = ", ".join(_province_name(p) for p in suggestions[:SUGGESTIONS])
+    names = ", ".join(province_name(p) for p in suggestions[:SUGGESTIONS])
     raise UnitError(f"no province named {query.strip()!r}{note}; closest: {names}")
 
 
-def _province_name(province: Province) -> str:
+def province_name(province: Province) -> str:
     """ "Tỉnh Tuyên Quang"; city names already start with "Thành phố" in the official list."""
     prefix = _PREFIX_BY_TYPE.get(province.division_type.value, "")
     if not prefix or fold(province.name).startswith(fold(prefix)):
@@ -122,7 +122,7 @@ async def load_province(store: Store, settings: DomainSettings, query: str) -> L
     if commune_level is None:
         raise UnitError("units.levels in the config has one level; communes need a second")
     code = f"{int(province.code):02d}"
-    name = _province_name(province)
+    name = province_name(province)
     wanted = [NewUnit(code, name, top, None, fold(name))]
     for ward in sorted(Ward.iter_by_province(province.code), key=lambda w: int(w.code)):
         wanted.append(

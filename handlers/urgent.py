@@ -88,7 +88,7 @@ async def _submit(turn: Turn, topic_code: str) -> None:
     report = await services.store.reports.get(submitted.report_id)
     if report is None:
         raise LookupError(f"report {submitted.report_id} vanished")
-    commune = await drafting.commune_name(services, report.unit.path)
+    commune = await drafting.commune_name(services, report.unit)
     alerts = await drafting.urgent_alerts(services, report, commune)
     turn.outgoing.extend(alerts)
     key = "urgent.stored" if alerts else "urgent.stored_nobody"

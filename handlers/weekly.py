@@ -387,7 +387,7 @@ async def _submit(turn: Turn) -> None:
     if any(i.severity == urgent_code for i in items):
         report = await services.store.reports.get(number)
         if report is not None:
-            commune = await drafting.commune_name(services, report.unit.path)
+            commune = await drafting.commune_name(services, report.unit)
             turn.outgoing.extend(await drafting.urgent_alerts(services, report, commune))
     turn.finish()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -111,20 +112,29 @@ class MemberRepository:
 
     async def latest_identity(self, member_id: int) -> Identity | None:
         """The identity the member used last, preferring ones that can be reached."""
+        return (await self.latest_identities([member_id])).get(member_id)
+
+    async def latest_identities(self, member_ids: Sequence[int]) -> dict[int, Identity]:
+        """Each member's identity used last (reachable ones first), in one query."""
+        if not member_ids:
+            return {}
         async with self._sessions() as session:
-            row = await session.scalar(
+            rows = await session.scalars(
                 select(IdentityRow)
-                .where(IdentityRow.member_id == member_id)
+                .where(IdentityRow.member_id.in_(set(member_ids)))
                 .order_by(
+                    IdentityRow.member_id,
                     IdentityRow.unreachable_at.is_not(None),
                     IdentityRow.last_seen_at.desc(),
                     IdentityRow.id.desc(),
                 )
-                .limit(1)
             )
-            if row is None:
-                return None
-            return Identity(row.member_id, row.channel, row.user_id, row.chat_id)
+            found: dict[int, Identity] = {}
+            for row in rows:
+                found.setdefault(
+                    row.member_id, Identity(row.member_id, row.channel, row.user_id, row.chat_id)
+                )
+            return found
 
     async def identities(self, member_id: int) -> list[Identity]:
         async with self._sessions() as session:

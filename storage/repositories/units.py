@@ -38,6 +38,11 @@ class UnitRepository:
             row = await session.scalar(select(UnitRow).where(UnitRow.code == code))
             return to_unit(row) if row else None
 
+    async def by_ids(self, unit_ids: Sequence[int]) -> dict[int, Unit]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(UnitRow).where(UnitRow.id.in_(set(unit_ids))))
+            return {row.id: to_unit(row) for row in rows}
+
     async def by_id(self, unit_id: int) -> Unit | None:
         async with self._sessions() as session:
             row = await session.get(UnitRow, unit_id)
