@@ -119,15 +119,20 @@ class MessageRepository:
             return [(r.id, dict(r.payload)) for r in rows]
 
     async def enqueue(self, entries: Sequence[OutboxEntry], now: datetime) -> int:
-        """Add messages to the outbox; an idempotency key seen before is skipped."""
-        added = 0
-        for entry in entries:
-            try:
-                async with self._sessions.begin() as session:
-                    added += await _add_entry(session, entry, now)
-            except IntegrityError:
-                continue  # enqueued concurrently by another worker: the key is the guard
-        return added
+        """Add messages to the outbox in one transaction; a key seen before is skipped."""
+        try:
+            async with self._sessions.begin() as session:
+                return await _add_entries(session, entries, now)
+        except IntegrityError:
+            # another worker enqueued one of them meanwhile: the key is the guard, one by one
+            added = 0
+            for entry in entries:
+                try:
+                    async with self._sessions.begin() as session:
+                        added += await _add_entries(session, [entry], now)
+                except IntegrityError:
+                    continue
+            return added
 
     async def finish_turn(
         self,
@@ -162,18 +167,7 @@ class MessageRepository:
                     row.data = change.data
                     row.updated_at = now
                     row.reminded_at = None
-            if entries:
-                known = set(
-                    await session.scalars(
-                        select(OutboxRow.idem_key).where(
-                            OutboxRow.idem_key.in_([e.idem_key for e in entries])
-                        )
-                    )
-                )
-                for entry in entries:
-                    if entry.idem_key not in known:
-                        known.add(entry.idem_key)
-                        session.add(_outbox_row(entry, now))
+            await _add_entries(session, entries, now)
             await session.execute(
                 update(InboxRow).where(InboxRow.id == inbox_id).values(processed_at=now)
             )
@@ -298,13 +292,26 @@ class MessageRepository:
             return int(found or 0)
 
 
-async def _add_entry(session: AsyncSession, entry: OutboxEntry, now: datetime) -> int:
-    exists = await session.scalar(select(OutboxRow.id).where(OutboxRow.idem_key == entry.idem_key))
-    if exists is not None:
+async def _add_entries(session: AsyncSession, entries: Sequence[OutboxEntry], now: datetime) -> int:
+    """Add the entries whose idempotency key is new; returns how many."""
+    if not entries:
         return 0
-    session.add(_outbox_row(entry, now))
+    keys = [e.idem_key for e in entries]
+    known: set[str] = set()
+    for start in range(0, len(keys), 500):
+        known.update(
+            await session.scalars(
+                select(OutboxRow.idem_key).where(OutboxRow.idem_key.in_(keys[start : start + 500]))
+            )
+        )
+    added = 0
+    for entry in entries:
+        if entry.idem_key not in known:
+            known.add(entry.idem_key)
+            session.add(_outbox_row(entry, now))
+            added += 1
     await session.flush()
-    return 1
+    return added
 
 
 def _outbox_row(entry: OutboxEntry, now: datetime) -> OutboxRow:
