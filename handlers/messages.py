@@ -98,16 +98,39 @@ class Button:
 
 
 @dataclass(frozen=True)
+class OutgoingFile:
+    """A file sent after a reply's text: a ``document`` (XLSX, DOCX) or a ``photo`` (PNG).
+
+    Channels that cannot carry files say so in words instead (see the outbox sender).
+    """
+
+    path: str
+    kind: str = "document"  # "document" | "photo"
+    caption: str = ""
+
+    def to_payload(self) -> dict[str, str]:
+        return {"path": self.path, "kind": self.kind, "caption": self.caption}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> OutgoingFile:
+        return cls(
+            str(data["path"]), str(data.get("kind", "document")), str(data.get("caption", ""))
+        )
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message of the bot. Rows of buttons; channels without buttons number them.
 
     ``edit`` asks the channel to replace the bot's previous message in this chat where it
-    can (a selection ticked on a menu), and to send a new one where it cannot.
+    can (a selection ticked on a menu), and to send a new one where it cannot. ``files`` are
+    sent after the text, in order.
     """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = False
+    files: tuple[OutgoingFile, ...] = ()
 
     def flat_buttons(self) -> list[Button]:
         return [b for row in self.buttons for b in row]
@@ -117,6 +140,7 @@ class Reply:
             "text": self.text,
             "buttons": [[[b.label, b.data] for b in row] for row in self.buttons],
             "edit": self.edit,
+            **({"files": [f.to_payload() for f in self.files]} if self.files else {}),
         }
 
     @classmethod
@@ -125,6 +149,7 @@ class Reply:
             text=data["text"],
             buttons=tuple(tuple(Button(lbl, d) for lbl, d in row) for row in data["buttons"]),
             edit=data.get("edit", False),
+            files=tuple(OutgoingFile.from_payload(f) for f in data.get("files", [])),
         )
 
 

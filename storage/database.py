@@ -94,17 +94,23 @@ def _alembic_config() -> AlembicConfig:
 def _upgrade(connection: Connection) -> None:
     cfg = _alembic_config()
     script = ScriptDirectory.from_config(cfg)
-    current = MigrationContext.configure(connection).get_current_revision()
+    current = set(MigrationContext.configure(connection).get_current_heads())
     known = {rev.revision for rev in script.walk_revisions()}
-    if current is not None and current not in known:
+    heads = set(script.get_heads())
+    unknown = current - known
+    if unknown:
         raise DatabaseError(
-            f"the database is at schema revision {current}, newer than this code "
-            f"(latest known: {script.get_current_head()}); upgrade sitrep first"
+            f"the database is at schema revision {', '.join(sorted(unknown))}, newer than this "
+            f"code (latest known: {', '.join(sorted(heads))}); upgrade sitrep first"
         )
-    if current != script.get_current_head():
-        log.info("migrating database schema from %s to %s", current, script.get_current_head())
+    if current != heads:
+        log.info(
+            "migrating database schema from %s to %s",
+            ", ".join(sorted(current)) or "nothing",
+            ", ".join(sorted(heads)),
+        )
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
 
 
 async def migrate(engine: AsyncEngine) -> None:

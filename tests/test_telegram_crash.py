@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.app import opened
 from bot.config import load_config
 from handlers.invitations import hash_code, issue
-from storage.models import OutboxRow, ReportRow
+from storage.models import InboxRow, OutboxRow, ReportRow
 from storage.records import Role
 from storage.repositories.units import NewUnit
 from storage.store import Store
@@ -106,10 +106,21 @@ async def test_kill_9_in_the_middle_of_a_burst(database_url: str, tmp_path: Path
             async def all_done() -> bool:
                 async with store.engine.connect() as conn:
                     reports = await conn.scalar(select(func.count(ReportRow.id)))
+                    received = await conn.scalar(select(func.count(InboxRow.id)))
+                    unhandled = await conn.scalar(
+                        select(func.count(InboxRow.id)).where(InboxRow.processed_at.is_(None))
+                    )
                     pending = await conn.scalar(
                         select(func.count(OutboxRow.id)).where(OutboxRow.status == "pending")
                     )
-                return reports == REPORTERS and pending == 0
+                # every update stored and handled (a weekly report exists from its first
+                # question on, so the count of reports alone does not say that)
+                return (
+                    reports == REPORTERS
+                    and received == 2 * REPORTERS
+                    and unhandled == 0
+                    and pending == 0
+                )
 
             async with asyncio.timeout(30):
                 while not await all_done():  # noqa: ASYNC110 (another process writes)
