@@ -306,4 +306,3 @@ async def _wait_polling(fake: FakeBotApi | FakeZaloApi, service: asyncio.Task[in
             if service.done():
                 raise AssertionError(f"the service stopped: {service.result()}")
             await asyncio.sleep(0.01)
-
