@@ -57,7 +57,10 @@ def match_many(text: str, buttons: Sequence[Button]) -> list[Button] | None:
 
 
 def _names(button: Button) -> list[str]:
-    names = [fold(button.label), *(fold(a) for a in button.aliases)]
+    """The label, its comma-separated parts ("thien tai" of "Môi trường, thiên tai"), aliases."""
+    label = fold(button.label)
+    parts = [fold(p) for p in button.label.split(",")] if "," in button.label else []
+    names = [label, *parts, *(fold(a) for a in button.aliases)]
     return [n for n in names if n]
 
 

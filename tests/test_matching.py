@@ -43,3 +43,10 @@ def test_numbers_of_people() -> None:
     assert parse_count("30 nguoi") == 30
     assert parse_count("khong biet") is None
     assert parse_count("20 hay 30") is None
+
+
+def test_one_part_of_a_two_part_label_names_it() -> None:
+    topics = [Button("Môi trường, thiên tai", "env"), Button("An ninh, trật tự", "sec")]
+    assert match_choice("thien tai", topics) == topics[0]
+    assert match_choice("trat tu", topics) == topics[1]
+    assert match_choice("moi truong, thien tai", topics) == topics[0]

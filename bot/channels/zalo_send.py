@@ -9,7 +9,6 @@ uploaded (sendPhoto takes a public URL), so the sender says in words where to fi
 from __future__ import annotations
 
 from bot.channels.menu import numbered
-from bot.channels.text import split_text
 from bot.channels.zalo_api import ZaloApi, ZaloError, ZaloNetworkError, ZaloTimeout
 from bot.outbox import DeliveryError, Failure
 from handlers.messages import Button, OutgoingFile, Reply
@@ -34,7 +33,8 @@ class ZaloTransport:
         return chat_id in self.groups
 
     def render(self, text: str, buttons: list[list[list[str]]]) -> str:
-        """The text with its buttons as a numbered list."""
+        """The text with its buttons as a numbered list (the sender calls it before it cuts
+        the text in parts, so that each part keeps under the limit)."""
         if not buttons:
             return text
         reply = Reply(
@@ -45,13 +45,10 @@ class ZaloTransport:
     async def send_text(
         self, chat_id: str, text: str, buttons: list[list[list[str]]], edit_message_id: str | None
     ) -> str:
-        message_id = ""
-        # the numbered menu may push a long last part over the limit: then it goes in two
-        for piece in split_text(self.render(text, buttons), self.max_text):
-            result = await self._call("sendMessage", {"chat_id": chat_id, "text": piece})
-            found = result.get("message_id") if isinstance(result, dict) else None
-            message_id = str(found or "")
-        return message_id
+        # the sender has put the buttons into the text (render) before cutting it in parts
+        result = await self._call("sendMessage", {"chat_id": chat_id, "text": text})
+        found = result.get("message_id") if isinstance(result, dict) else None
+        return str(found or "")
 
     async def send_file(self, chat_id: str, file: OutgoingFile) -> str:
         raise DeliveryError(Failure.REJECTED, "Zalo cannot upload files")
