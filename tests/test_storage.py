@@ -93,7 +93,13 @@ async def test_inbox_and_outbox_deduplicate(harness: Harness) -> None:
 async def test_a_database_newer_than_the_code_is_refused(config: Config) -> None:
     store = await Store.open(config.database_url, ["normal", "urgent"])
     async with store.engine.begin() as conn:
-        await conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+        # one of the heads (the schema has branches: 0002 hotspots, 0003 rhythm) moves on
+        await conn.execute(
+            text(
+                "UPDATE alembic_version SET version_num = 'f00d' "
+                "WHERE version_num = (SELECT MAX(version_num) FROM alembic_version)"
+            )
+        )
     with pytest.raises(DatabaseError, match="newer than this code"):
         await migrate(store.engine)
     await store.close()
@@ -119,3 +125,22 @@ async def test_moving_a_unit_moves_what_is_below_it(harness: Harness) -> None:
     assert other is not None and village is not None
     assert other.contains(village)
     assert [u.code for u in await units.subtree(other, "village")] == ["721-01", "721-02", "721-03"]
+
+
+async def test_which_messenger_an_alert_goes_to(harness: Harness) -> None:
+    member = await harness.join("an", Role.REPORTER, "721-01")
+    text = await harness.say("an", "/lienket")
+    code = text.split(": ")[1].split()[0]
+    harness.advance(minutes=10)
+    other = Harness(harness.app, harness.clock, channel="zalo")
+    assert "Đã đăng ký" in await other.say("an", f"/start {code}")
+    members = harness.store.members
+    # the one used last; or the preferred one; or one whose channel is running
+    assert (await members.latest_identities([member.id]))[member.id].channel == "zalo"
+    preferred = await members.latest_identities([member.id], prefer="test")
+    assert preferred[member.id].channel == "test"
+    running = await members.latest_identities([member.id], channels={"test"}, prefer="zalo")
+    assert running[member.id].channel == "test"
+    # a blocked account is the last resort
+    await members.mark_unreachable("zalo", other.chat_of("an"), harness.clock.now())
+    assert (await members.latest_identities([member.id]))[member.id].channel == "test"
