@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -114,8 +114,19 @@ class MemberRepository:
         """The identity the member used last, preferring ones that can be reached."""
         return (await self.latest_identities([member_id])).get(member_id)
 
-    async def latest_identities(self, member_ids: Sequence[int]) -> dict[int, Identity]:
-        """Each member's identity used last (reachable ones first), in one query."""
+    async def latest_identities(
+        self,
+        member_ids: Sequence[int],
+        channels: Collection[str] | None = None,
+        prefer: str | None = None,
+    ) -> dict[int, Identity]:
+        """Each member's identity to write to, in one query.
+
+        Reachable identities first; then, among them, one on ``prefer`` (a channel name) when
+        given; then the one used last. With ``channels`` (the channels running now) an
+        identity on one of them is taken before any other; a member with none there keeps
+        their usual identity (the message waits until that channel runs again).
+        """
         if not member_ids:
             return {}
         async with self._sessions() as session:
@@ -129,12 +140,20 @@ class MemberRepository:
                     IdentityRow.id.desc(),
                 )
             )
-            found: dict[int, Identity] = {}
+            candidates: dict[int, list[IdentityRow]] = {}
             for row in rows:
-                found.setdefault(
-                    row.member_id, Identity(row.member_id, row.channel, row.user_id, row.chat_id)
-                )
-            return found
+                candidates.setdefault(row.member_id, []).append(row)
+        found: dict[int, Identity] = {}
+        for member_id, options in candidates.items():
+            reachable = [r for r in options if r.unreachable_at is None] or options
+
+            def rank(row: IdentityRow) -> tuple[bool, bool]:
+                running = channels is None or row.channel in channels
+                return (not running, prefer is not None and row.channel != prefer)
+
+            best = min(reachable, key=rank)  # min() keeps the first (latest) among equals
+            found[member_id] = Identity(best.member_id, best.channel, best.user_id, best.chat_id)
+        return found
 
     async def identities(self, member_id: int) -> list[Identity]:
         async with self._sessions() as session:
