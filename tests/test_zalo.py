@@ -253,3 +253,28 @@ async def test_one_member_on_both_messengers(tmp_path: Path) -> None:
                     "KHẨN" in (c.text or "")
                     for c in tapi.sent_messages(int(telegram.chat_of("lan")))
                 )
+
+
+async def test_a_message_stored_before_a_crash_is_handled_at_start(tmp_path: Path) -> None:
+    clock = RunningClock(START)
+    async with FakeZaloApi() as api:
+        api.now = lambda: clock.now().timestamp()
+        config = messenger_config("zalo", f"sqlite:///{tmp_path / 's.db'}", tmp_path, api.url)
+        async with opened(config, clock) as app:
+            # taken from Zalo and stored by a process that crashed before handling it
+            api.known_chats.add("u7")
+            event = {
+                "event_name": "message.text.received",
+                "message": {
+                    "from": {"id": "u7", "display_name": "Bay", "is_bot": False},
+                    "chat": {"id": "u7", "chat_type": "PRIVATE"},
+                    "message_id": "0123456789abcdef0001",
+                    "date": int(clock.now().timestamp() * 1000),
+                    "text": "/trogiup",
+                },
+            }
+            await app.engine.receive("zalo", event["message"]["message_id"], "u7", {"zalo": event})
+            async with _serving(config, clock):
+                await api.wait_until(lambda: bool(api.sent_texts("u7")), timeout=10)
+            assert "/start MÃ" in api.sent_texts("u7")[0]
+            assert await app.store.messages.unprocessed("zalo") == []
