@@ -1,9 +1,9 @@
-"""Telegram bench: a bare python-telegram-bot echo bot against the service, and an alert fan-out.
+"""Telegram bench: a bare PTB echo bot against the service, an alert fan-out, the service on Zalo.
 
 Run from the repository root::
 
     python -m bench.telegram [--reporters N] [--fanout M] [--no-postgres] [--pg-limited]
-                             [--parts abcd] [--verbose]
+                             [--parts abcdz] [--verbose]
 
 Every part runs in this one process against one fake Bot API server
 (``tests.fake_telegram.FakeBotApi``, started here), whose limits are set per part and printed:
@@ -15,11 +15,14 @@ Every part runs in this one process against one fake Bot API server
     reporters each typing a whole weekly report with an issue, each waiting for the answer;
 (c) (b) on PostgreSQL (database ``bench``, its ``public`` schema dropped and recreated);
 (d) an urgent alert fanned out to M members through the outbox, against the enforced default
-    limits (30/s overall, 1/s per chat), with the service's default limits.
+    limits (30/s overall, 1/s per chat), with the service's default limits;
+(z) (b) over Zalo: the same N reporters typing the same messages, against a fake Zalo Bot API
+    (``tests.fake_zalo.FakeZaloApi``, a fresh one per run), the service with only its Zalo
+    channel on, on SQLite (and on PostgreSQL too when (c) runs). See ``bench/zalo_part.py``.
 
-(a) and (b) run twice: with the limits off (processing capacity; the headline is (b)/(a) in
-updates/s) and with 30/s overall and 100/s per chat on both sides; (c) runs with the limits off
-(and with 30/s too with --pg-limited). See bench/README.md.
+(a), (b) and (z) run twice: with the limits off (processing capacity; the headline is (b)/(a)
+in updates/s) and with 30/s overall and 100/s per chat on both sides; (c) runs with the limits
+off (and with 30/s too with --pg-limited). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -38,7 +41,16 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +64,7 @@ from telegram.error import RetryAfter
 from telegram.ext import Application, BaseRateLimiter, ContextTypes, MessageHandler, filters
 
 import bot.service
+from bench import zalo_part as zalo
 from bot.app import App, opened
 from bot.channels.telegram import TelegramChannel
 from bot.config import Config, load_config
@@ -104,8 +117,10 @@ ALERT_TEXT = (
     "Báo cáo #1."
 )
 
-# Telegram user ids: one range per part, so that no chat is shared between parts.
+# Telegram user ids: one range per part, so that no chat is shared between parts. (z) numbers
+# its Zalo users the same way (each run has its own fake Zalo server and database anyway).
 ECHO_USERS, SERVICE_USERS, FANOUT_USERS = 1_000_000, 2_000_000, 5_000_000
+ZALO_USERS = 3_000_000
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -218,6 +233,8 @@ class Run:
     bot_messages: int | None = None  # sendMessage + editMessageText + editMessageReplyMarkup
     send_messages: int | None = None
     reports: int | None = None
+    lost: int | None = None  # answers that never came (users x steps - answered)
+    duplicated: int | None = None  # the same bot message to the same chat again
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -242,6 +259,8 @@ class Run:
             self.per_report(self.send_messages),
             "-" if self.reports is None else str(self.reports),
             str(self.rate_limited),
+            "-" if self.lost is None else str(self.lost),
+            "-" if self.duplicated is None else str(self.duplicated),
             str(self.failed_users),
         ]
 
@@ -259,6 +278,8 @@ HEADER = [
     "sendMessage/report",
     "reports",
     "429s",
+    "lost",
+    "dup",
     "failed",
 ]
 
@@ -404,6 +425,18 @@ async def drive(
 
     await asyncio.gather(*(one(user) for user in users))
     run.seconds = last - first if run.updates else 0.0
+    run.lost = len(users) * len(steps) - run.updates
+
+
+def repeated(messages: Iterable[Hashable]) -> int:
+    """How many of ``messages`` (each a chat with what was sent there) came again."""
+    seen: set[Hashable] = set()
+    again = 0
+    for message in messages:
+        if message in seen:
+            again += 1
+        seen.add(message)
+    return again
 
 
 async def drain_updates(api: FakeBotApi) -> None:
@@ -532,9 +565,9 @@ async def echo_part(
     await drain_updates(api)
     run.rate_limited = api.rate_limited - refused
     chats = set(users)
-    run.send_messages = sum(
-        1 for c in api.calls[start:] if c.method == "sendMessage" and c.chat_id in chats
-    )
+    sends = [c for c in api.calls[start:] if c.method == "sendMessage" and c.chat_id in chats]
+    run.send_messages = len(sends)
+    run.duplicated = repeated((c.chat_id, c.text) for c in sends)
     if limiter is not None:
         run.notes.append(
             f"echo bot paced like the service (bot.outbox.RateLimiter, {limits.per_second:g}/s, "
@@ -616,12 +649,18 @@ async def running(api: FakeBotApi, config: Config) -> AsyncIterator[Captured]:
 
 
 async def make_reporters(
-    config: Config, count: int, first_user: int, bulk: bool = False
+    config: Config,
+    count: int,
+    first_user: int,
+    bulk: bool = False,
+    channel: str = "telegram",
+    ident: Callable[[int], str] = str,
 ) -> dict[int, int]:
-    """A commune with ``count`` villages and a Telegram reporter in each, created in the
-    database directly: each with an invitation issued and redeemed, as
-    tests/test_telegram_crash.py does, or (``bulk``) the member and identity rows inserted in
-    one transaction. Returns member id by Telegram user id."""
+    """A commune with ``count`` villages and a reporter in each, created in the database
+    directly: each with an invitation issued and redeemed, as tests/test_telegram_crash.py
+    does, or (``bulk``) the member and identity rows inserted in one transaction. The identity
+    is on ``channel``, with ``ident(user)`` as its user id and chat id (a private chat); Telegram
+    by default. Returns member id by user number."""
     now = datetime.now(UTC)
     members: dict[int, int] = {}
     async with opened(config) as app:
@@ -632,7 +671,7 @@ async def make_reporters(
         codes = [f"721-{n:05d}" for n in range(1, count + 1)]
         if bulk:
             await app.store.units.upsert_many(units)
-            return await insert_reporters(app, codes, first_user, now)
+            return await insert_reporters(app, codes, first_user, now, channel, ident)
         units += [
             NewUnit(code, f"Thôn {n}", "village", "721", f"thon {n}")
             for n, code in enumerate(codes, start=1)
@@ -651,7 +690,7 @@ async def make_reporters(
             )
             user = first_user + n
             member = await app.store.members.redeem(
-                hash_code(issued.code), "telegram", str(user), str(user), f"Reporter {n}", now
+                hash_code(issued.code), channel, ident(user), ident(user), f"Reporter {n}", now
             )
             assert member is not None
             members[user] = member.id
@@ -659,7 +698,12 @@ async def make_reporters(
 
 
 async def insert_reporters(
-    app: App, codes: Sequence[str], first_user: int, now: datetime
+    app: App,
+    codes: Sequence[str],
+    first_user: int,
+    now: datetime,
+    channel: str = "telegram",
+    ident: Callable[[int], str] = str,
 ) -> dict[int, int]:
     """Villages under the commune 721 and a reporter in each, rows inserted directly (what
     upsert_many and redeem would write, in far fewer statements)."""
@@ -699,9 +743,9 @@ async def insert_reporters(
         session.add_all(
             IdentityRow(
                 member_id=member_id,
-                channel="telegram",
-                user_id=str(user),
-                chat_id=str(user),
+                channel=channel,
+                user_id=ident(user),
+                chat_id=ident(user),
                 display_name=f"Reporter {user - first_user}",
                 created_at=now,
                 last_seen_at=now,
@@ -712,11 +756,11 @@ async def insert_reporters(
     return members
 
 
-async def settle(app: App, within: float = 30.0) -> None:
-    """Wait until nothing is pending in the outbox."""
+async def settle(app: App, within: float = 30.0, channel: str = "telegram") -> None:
+    """Wait until nothing is pending in the outbox of ``channel``."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(within):
-            while (await app.store.messages.status_counts("telegram")).get("pending", 0):  # noqa: ASYNC110
+            while (await app.store.messages.status_counts(channel)).get("pending", 0):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
 
 
@@ -753,6 +797,9 @@ async def service_part(
     calls = [c for c in api.calls[start:] if c.chat_id in chats]
     run.bot_messages = sum(1 for c in calls if c.method in BOT_MESSAGES)
     run.send_messages = sum(1 for c in calls if c.method == "sendMessage")
+    run.duplicated = repeated(
+        (c.chat_id, c.method, c.text) for c in calls if c.method in BOT_MESSAGES
+    )
     if run.reports != len(users):
         run.notes.append(f"ONLY {run.reports} OF {len(users)} REPORTS STORED")
     run.notes.append(
@@ -764,6 +811,65 @@ async def service_part(
 
 def config_db(url: str) -> str:
     return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+
+
+# --- (z) the service over Zalo ----------------------------------------------------------------
+
+
+async def zalo_service_part(
+    setting: Setting, users: Sequence[int], database_url: str, workdir: Path
+) -> Run:
+    """(b) over Zalo: the same reporters, created the same way but with a Zalo identity (a
+    string id; chat id = user id), typing the same messages to a fresh fake Zalo Bot API whose
+    limits are the setting's; the service runs with only its Zalo channel on."""
+    per_second = setting.global_per_second if setting.enforce else None
+    per_chat = setting.private_per_second if setting.enforce else None
+    async with zalo.fake_zalo(per_second, per_chat) as api:
+        config = zalo.zalo_config(api, database_url, workdir, setting.service_env, CONFIG)
+        if database_url.startswith("postgresql"):
+            await reset_postgres(database_url)
+        first_user = users[0] - 1
+        await make_reporters(config, len(users), first_user, channel="zalo", ident=zalo.zalo_user)
+        names = {zalo.zalo_user(user): f"Reporter {user - first_user}" for user in users}
+        api.known_chats.update(names)  # they write first anyway; sendMessage needs a seen chat
+        run = Run(setting.name, f"(z) sitrep serve(), Zalo, {config_db(database_url)}", len(users))
+        watcher = zalo.ZaloWatcher(api)
+        watcher.start()
+        start = len(api.calls)
+        try:
+            async with zalo.running(api, config) as captured:
+                assert captured.app is not None and captured.channel is not None
+                timeout = step_timeout(setting, len(users))
+                await zalo.drive(api, watcher, names, WEEKLY, run, timeout)
+                await settle(captured.app, channel="zalo")
+                run.reports = await count_reports(captured.app)
+                stats = dataclasses.replace(captured.channel.sender.stats)
+        finally:
+            await watcher.stop()
+        run.rate_limited = api.rate_limited
+        calls = zalo.sent_to(api, start, set(names))
+        run.bot_messages = len(calls)
+        run.send_messages = sum(1 for c in calls if c.method == "sendMessage")
+        run.duplicated = repeated((c.chat_id, c.method, c.text) for c in calls)
+        refused = [c for c in api.rejected[:] if c.error_code != 429]
+        fake = (
+            f"{per_second:g}/s overall, {per_chat:g}/s per chat (token buckets), 429 beyond"
+            if per_second is not None and per_chat is not None
+            else "no limits"
+        )
+        run.notes.append(zalo.describe(fake, config.zalo.limits, setting.service_env))
+    if run.reports != len(users):
+        run.notes.append(f"ONLY {run.reports} OF {len(users)} REPORTS STORED")
+    if refused:
+        run.notes.append(
+            f"the fake refused {len(refused)} calls besides 429s, e.g. "
+            f"{refused[0].method} {refused[0].error_code} {refused[0].description}"
+        )
+    run.notes.append(
+        f"outbox sender: sent {stats.sent}, 429s {stats.rate_limited}, retried {stats.retried}, "
+        f"failed {stats.failed}; getUpdates answered {api.poll_timeouts} times with 408"
+    )
+    return run
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -916,6 +1022,9 @@ async def bench(args: argparse.Namespace) -> int:
                     base = SERVICE_USERS + index * 100_000
                     users_b = [base + n for n in range(1, args.reporters + 1)]
                     users_c = [base + 50_000 + n for n in range(1, args.reporters + 1)]
+                    zbase = ZALO_USERS + index * 100_000
+                    users_z = [zbase + n for n in range(1, args.reporters + 1)]
+                    users_zc = [zbase + 50_000 + n for n in range(1, args.reporters + 1)]
                     # the bare bot (PTB's default: one update at a time) is (a); with limits
                     # off, the same bot with concurrent_updates is measured too (a')
                     echoes = [False, True] if setting is UNLIMITED else [False]
@@ -935,6 +1044,15 @@ async def bench(args: argparse.Namespace) -> int:
                             api, watcher, setting, users_c, PG_URL, "(c)", workdir
                         )
                         runs[(setting.name, "c")] = run
+                        print_part(run)
+                    if "z" in parts:
+                        db = workdir / f"zalo-{index}.db"
+                        run = await zalo_service_part(setting, users_z, f"sqlite:///{db}", workdir)
+                        runs[(setting.name, "z")] = run
+                        print_part(run)
+                    if "z" in parts and use_pg and (setting is UNLIMITED or args.pg_limited):
+                        run = await zalo_service_part(setting, users_zc, PG_URL, workdir)
+                        runs[(setting.name, "z-pg")] = run
                         print_part(run)
                 if args.fanout > 0 and "d" in parts:
                     print(
@@ -973,6 +1091,11 @@ def report(
         f"One fake Bot API (tests.fake_telegram.FakeBotApi at {api.url}) and everything else "
         "in this process, on one event loop."
     )
+    if "z" in args.parts:
+        say(
+            "(z): a fresh fake Zalo Bot API (tests.fake_zalo.FakeZaloApi) per run, in this "
+            "process too; the service with its Zalo channel only; the same messages as (b)."
+        )
     say(
         "updates/s = answered updates / (first update queued -> last answer received); "
         "latency = update queued at the fake -> the fake receives its answer."
@@ -1010,6 +1133,22 @@ def report(
         "  30/s: (b)/(a) = "
         f"{ratio(runs.get(('30/s', 'b')), runs.get(('30/s', 'a')))} (both bounded by the limit)"
     )
+    if any(part.startswith("z") for _, part in runs):
+        say(
+            "  Zalo/Telegram, limits off: (z)/(b) = "
+            f"{ratio(runs.get(('unlimited', 'z')), unl_b)} on SQLite, (z)/(c) = "
+            f"{ratio(runs.get(('unlimited', 'z-pg')), runs.get(('unlimited', 'c')))} on PostgreSQL"
+        )
+        say(
+            "  Zalo/Telegram, 30/s: (z)/(b) = "
+            f"{ratio(runs.get(('30/s', 'z')), runs.get(('30/s', 'b')))} on SQLite"
+            + (
+                f", (z)/(c) = {ratio(runs.get(('30/s', 'z-pg')), runs.get(('30/s', 'c')))}"
+                " on PostgreSQL"
+                if args.pg_limited
+                else ""
+            )
+        )
     if fan is not None:
         say("")
         say(
@@ -1048,23 +1187,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.telegram", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--reporters", type=int, default=200, metavar="N", help="users in (a)-(c)")
+    parser.add_argument(
+        "--reporters", type=int, default=200, metavar="N", help="users in (a)-(c), (z)"
+    )
     parser.add_argument(
         "--fanout", type=int, default=5000, metavar="M", help="members in (d); 0 skips it"
     )
-    parser.add_argument("--no-postgres", action="store_true", help="skip (c)")
     parser.add_argument(
-        "--pg-limited", action="store_true", help="also run (c) in the 30/s setting (+~1 min)"
+        "--no-postgres", action="store_true", help="skip (c), and (z) on PostgreSQL"
     )
     parser.add_argument(
-        "--parts", default="abcd", help="which parts to run, e.g. 'ab' (default: abcd)"
+        "--pg-limited",
+        action="store_true",
+        help="also run (c) (and (z) on PostgreSQL) in the 30/s setting (+~1 min each)",
+    )
+    parser.add_argument(
+        "--parts", default="abcdz", help="which parts to run, e.g. 'abz' (default: abcdz)"
     )
     parser.add_argument("--verbose", action="store_true", help="log at INFO (default WARNING)")
     args = parser.parse_args(argv)
     if args.reporters < 1 or args.fanout < 0:
         parser.error("--reporters must be >= 1 and --fanout >= 0")
-    if not args.parts or set(args.parts) - set("abcd"):
-        parser.error("--parts takes letters among a, b, c, d")
+    if not args.parts or set(args.parts) - set("abcdz"):
+        parser.error("--parts takes letters among a, b, c, d, z")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

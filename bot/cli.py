@@ -11,7 +11,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
+from bot import cli_rhythm, hotspots_cli
 from bot.app import App, draft_reminders, opened
 from bot.channels.console import ConsoleChannel
 from bot.config import Config, ConfigError, load_config
@@ -44,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook",
         metavar="URL",
         help="receive Telegram updates at this public https URL instead of polling",
+    )
+    run.add_argument(
+        "--zalo-webhook",
+        metavar="URL",
+        help="receive Zalo messages at this public https URL instead of polling",
     )
     chat = sub.add_parser("chat", help="chat in the terminal as a demo member")
     chat.add_argument("--as", dest="role", choices=["reporter", "leader"], default="reporter")
@@ -85,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, help="output file (required for xlsx)")
 
     sub.add_parser("members", help="list members")
+    cli_rhythm.add_parsers(sub)  # schedule list|run, periodic draft
+    hotspots_cli.add_parser(sub)  # hotspots [--under CODE] [--level L] [--format F], explain ID
     return parser
 
 
@@ -101,7 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = COMMANDS[args.command]
     try:
         return asyncio.run(handler(config, args))
-    except (CliError, UnitError, InvitationError, ExportError, DatabaseError) as exc:
+    except (
+        CliError,
+        UnitError,
+        InvitationError,
+        ExportError,
+        DatabaseError,
+        cli_rhythm.RhythmCliError,
+        hotspots_cli.HotspotsError,
+    ) as exc:
         print(f"sitrep: {exc}", file=sys.stderr)
         return 2
     except ImportFailed as exc:
@@ -129,16 +146,16 @@ def _setup_logging(config: Config, quiet: bool) -> None:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
-    if config.zalo.enabled:
-        raise CliError(
-            "a Zalo token is set, but the Zalo channel is not part of this version yet; "
-            "unset SITREP_ZALO_TOKEN"
-        )
-    webhook = args.webhook or config.telegram.webhook_url or None
-    if config.telegram.enabled:
-        return await serve(config, webhook)
-    if webhook:
+    telegram_hook = args.webhook or config.telegram.webhook_url or None
+    zalo_hook = args.zalo_webhook or config.zalo.webhook_url or None
+    if telegram_hook and not config.telegram.enabled:
         raise CliError("--webhook needs a Telegram token: set SITREP_TELEGRAM_TOKEN")
+    if zalo_hook and not config.zalo.enabled:
+        raise CliError("--zalo-webhook needs a Zalo token: set SITREP_ZALO_TOKEN")
+    if telegram_hook and zalo_hook and urlparse(telegram_hook).path == urlparse(zalo_hook).path:
+        raise CliError("the Telegram and Zalo webhooks need different paths")
+    if config.telegram.enabled or config.zalo.enabled:
+        return await serve(config, telegram_hook, zalo_webhook_url=zalo_hook)
     return await _chat(config, Role.REPORTER)
 
 
@@ -173,7 +190,8 @@ async def _chat(config: Config, role: Role) -> int:
         try:
             await channel.run()
         finally:
-            reminders.cancel()
+            reminders.cancel()  # and wait for it: the store closes next
+            await asyncio.gather(reminders, return_exceptions=True)
     return 0
 
 
@@ -279,4 +297,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, i
     "invite": _invite,
     "reports": _reports,
     "members": _members,
+    "schedule": cli_rhythm.schedule,
+    "periodic": cli_rhythm.periodic,
+    "hotspots": hotspots_cli.run,
 }

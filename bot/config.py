@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.hotspots_config import hotspot_settings
 from bot.outbox import Limits
+from bot.schedule_config import rhythm_settings
+from handlers.rhythm.jobs import defaults as job_defaults
 from handlers.settings import DomainSettings, Levels, Severity, Topic
 from storage.database import DatabaseError, normalize_url
 
@@ -216,7 +219,30 @@ class _Settings:
             invitation_days=self.integer("invitations", "expiry_days", 7),
             max_failed_codes=self.integer("invitations", "max_failed_codes", 5),
             lockout_minutes=self.integer("invitations", "lockout_minutes", 60),
+            rhythm=rhythm_settings(
+                self._raw,
+                self._env,
+                self.text("general", "media_dir", "./media"),
+                job_defaults(),
+                ConfigError,
+            ),
+            alert_channel=self._alert_channel(),
+            hotspots=hotspot_settings(
+                self._raw,
+                self._env,
+                self.text("general", "media_dir", "./media"),
+                {t.code for t in self._topics()},
+                ConfigError,
+            ),
         )
+
+    def _alert_channel(self) -> str:
+        value = self.text("outbox", "alert_channel", "last_used").lower()
+        if value not in ("last_used", "telegram", "zalo"):
+            raise ConfigError(
+                f"outbox.alert_channel must be last_used, telegram or zalo, not {value!r}"
+            )
+        return value
 
     def _levels(self) -> Levels:
         keys = self.names("units", "levels", ["province", "commune", "village"])

@@ -16,13 +16,16 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.channels.text import split_text
 from bot.rate_limits import RateLimiter, Slot
 from handlers.clock import Clock
+from handlers.messages import OutgoingFile
+from handlers.texts import Texts
 from storage.records import Member, OutboxMessage
 from storage.store import Store
 
@@ -65,7 +68,11 @@ class DeliveryError(Exception):
 
 
 class Transport(Protocol):
-    """What a channel gives the sender: how to put one piece of a message on the platform."""
+    """What a channel gives the sender: how to put one piece of a message on the platform.
+
+    A platform without buttons also has ``render(text, buttons) -> str``: the sender puts the
+    buttons into the text with it before cutting the text in parts (Zalo's numbered lists).
+    """
 
     channel: str
     max_text: int
@@ -82,6 +89,16 @@ class Transport(Protocol):
         ...
 
     async def clear_buttons(self, chat_id: str, message_id: str) -> None: ...
+
+    # Files (an XLSX, a DOCX, a PNG chart) sent after a message's text. A transport whose
+    # platform cannot carry them sets ``carries_files = False``: the person then gets one
+    # line saying where the files can be had, instead of the files.
+    carries_files: bool
+
+    async def send_file(self, chat_id: str, file: OutgoingFile) -> str:
+        """Upload one local file (``file.kind`` "document" or "photo", with its caption);
+        return the platform message id. Raises :class:`DeliveryError`."""
+        ...
 
 
 OnUnreachable = Callable[[list[Member]], Awaitable[None]]
@@ -106,7 +123,9 @@ class OutboxSender:
         limits: Limits,
         clock: Clock,
         on_unreachable: OnUnreachable | None = None,
+        texts: Texts | None = None,
     ) -> None:
+        self._texts = texts or Texts.load()
         self._store = store
         self._transport = transport
         self._limits = limits
@@ -251,16 +270,32 @@ class OutboxSender:
             await store.messages.progress(row.id, 1, None, True, self._clock.now())
             self.stats.sent += 1
             return
-        parts = split_text(payload["text"], transport.max_text)
         buttons: list[list[list[str]]] = payload.get("buttons", [])
+        text: str = payload["text"]
+        render = getattr(transport, "render", None)
+        if render is not None:  # no buttons on this platform: a numbered list in the text
+            text, buttons = render(text, buttons), []
+        parts = split_text(text, transport.max_text)
         edit_target: str | None = None
         if payload.get("edit") and len(parts) == 1:
             edit_target = payload.get(
                 "edit_message_id"
             ) or await store.messages.last_platform_message(transport.channel, row.chat_id)
-        for index in range(row.parts_sent, len(parts)):
+        files = [OutgoingFile.from_payload(f) for f in payload.get("files", [])]
+        extra = self._file_pieces(files)
+        total = len(parts) + len(extra)
+        for index in range(row.parts_sent, total):
             if index > row.parts_sent:
                 slot = await self._pace(row.chat_id)
+            if index >= len(parts):  # the files (or the line saying where to get them)
+                try:
+                    message_id = await self._send_piece(row.chat_id, extra[index - len(parts)])
+                finally:
+                    slot.finish()
+                done = index == total - 1
+                await store.messages.progress(row.id, index + 1, message_id, done, self._now())
+                self.stats.sent += 1
+                continue
             last = index == len(parts) - 1
             part_buttons = buttons if last else []
             try:
@@ -286,8 +321,36 @@ class OutboxSender:
                     )
             finally:
                 slot.finish()
-            await store.messages.progress(row.id, index + 1, message_id, last, self._clock.now())
+            done = last and not extra
+            await store.messages.progress(row.id, index + 1, message_id, done, self._clock.now())
             self.stats.sent += 1
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+    def _file_pieces(self, files: list[OutgoingFile]) -> list[OutgoingFile | str]:
+        """What follows the text: each file, or one line where files cannot be carried.
+
+        A file gone from the disk is replaced by a line saying so (logged), not retried.
+        """
+        if not files:
+            return []
+        if not self._transport.carries_files:
+            names = ", ".join(Path(f.path).name for f in files)
+            return [self._texts("files.not_carried", names=names)]
+        pieces: list[OutgoingFile | str] = []
+        for file in files:
+            if Path(file.path).is_file():
+                pieces.append(file)
+            else:
+                log.error("file %s to send is missing; telling the person instead", file.path)
+                pieces.append(self._texts("files.missing", name=Path(file.path).name))
+        return pieces
+
+    async def _send_piece(self, chat_id: str, piece: OutgoingFile | str) -> str:
+        if isinstance(piece, str):
+            return await self._transport.send_text(chat_id, piece, [], None)
+        return await self._transport.send_file(chat_id, piece)
 
     async def _pace(self, chat_id: str) -> Slot:
         """Wait for a place in the rate windows and take it."""

@@ -96,7 +96,14 @@ async def urgent_alerts(services: Services, report: Report, commune: str) -> lis
             reporter=reporter_label(services, member, report),
             number=report.id,
         )
-        buttons = ((Button(services.texts("buttons.details"), f"/xem {report.id}"),),)
+        buttons = (
+            (
+                # a command, so that it can be typed where there are no buttons (Zalo):
+                # "/xuly 12 tiepnhan" acknowledges, like the hotspot buttons do
+                Button(services.texts("hotspots.buttons.ack"), f"/xuly {report.id} tiepnhan"),
+                Button(services.texts("buttons.details"), f"/xem {report.id}"),
+            ),
+        )
         out.append(
             Outgoing(
                 idem_key=f"alert:{report.id}:{member.id}",

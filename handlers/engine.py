@@ -15,9 +15,12 @@ from typing import Any
 
 from handlers import mine, queries, registration, urgent, weekly
 from handlers.errors import NotAllowed, NotRegistered, UserError
+from handlers.hotspots import chat as hotspots
 from handlers.locks import KeyedLocks
 from handlers.matching import match_choice
-from handlers.messages import Content, IncomingMessage, Outgoing, Reply
+from handlers.messages import Button, Content, IncomingMessage, Outgoing, Reply
+from handlers.rhythm import briefing, conclusions, quick
+from handlers.rhythm.quiet import hold_until
 from handlers.services import Services
 from handlers.states import State
 from handlers.turn import CHOICES, STASH, Turn
@@ -42,6 +45,7 @@ class Command:
 
 REPORTERS = frozenset({Role.REPORTER})
 READERS = frozenset({Role.LEADER, Role.OFFICER, Role.ADMIN})
+LEADERS = frozenset({Role.LEADER})
 
 COMMANDS: dict[str, Command] = {
     "start": Command(registration.start),
@@ -54,6 +58,15 @@ COMMANDS: dict[str, Command] = {
     "tonghop": Command(queries.summary, READERS, denied="errors.leaders_only"),
     "xem": Command(queries.show, None),
     "lienket": Command(registration.link, None),
+    # hotspots and the handling of urgent reports (handlers/hotspots)
+    "diemnong": Command(hotspots.command, READERS, denied="errors.leaders_only"),
+    "xuly": Command(hotspots.case_command, READERS, denied="errors.leaders_only"),
+    # the rhythm of the work: a reminder's one-tap quiet week, the giao ban, its conclusions
+    "binhthuong": Command(
+        quick.quiet_week, REPORTERS, flow="weekly", denied="errors.reporters_only"
+    ),
+    "giaoban": Command(briefing.command, LEADERS, flow="briefing", denied="errors.leaders_only"),
+    "ketluan": Command(conclusions.begin, LEADERS, flow="conclude", denied="errors.leaders_only"),
 }
 PUBLIC = {"start", "trogiup", "huy"}
 
@@ -61,8 +74,19 @@ STEPS: dict[State, Step] = {
     **weekly.STEPS,
     **urgent.STEPS,
     **mine.STEPS,
+    **conclusions.STEPS,
+    State.BRIEFING_DATE: briefing.date_step,
+    State.IDLE: quick.idle,  # a reporter answering a reminder by typing; else the help line
 }
 PROMPTS: dict[State, Step] = {**weekly.PROMPTS, **urgent.PROMPTS, **mine.PROMPTS}
+PROMPTS.update(conclusions.PROMPTS)
+PROMPTS[State.BRIEFING_DATE] = briefing.prompt_date
+STEPS.update(hotspots.STEPS)
+PROMPTS.update(hotspots.PROMPTS)
+
+# Buttons that work whenever they are pressed (an alert's "Tiếp nhận", an old list's "Mở 2"),
+# by the prefix of their data; the handler reads ``turn.choice``.
+BUTTON_ROUTES: dict[str, Step] = {hotspots.PREFIX: hotspots.press}
 
 
 async def resume(turn: Turn) -> None:
@@ -95,6 +119,8 @@ class Engine:
         self._locks = KeyedLocks()
         # Called whenever messages were put in the outbox (wakes the sender).
         self.on_outbox: Callable[[], None] | None = None
+        # the messengers running now (None: any); alerts go to an identity on one of them
+        self.active_channels: set[str] | None = None
 
     async def receive(
         self, channel: str, platform_id: str, chat_id: str, payload: dict[str, Any]
@@ -260,7 +286,10 @@ class Engine:
 
     async def _entries(self, outgoing: list[Outgoing]) -> list[OutboxEntry]:
         addressed = [o.member_id for o in outgoing if o.channel is None or o.chat_id is None]
-        identities = await self.services.store.members.latest_identities(addressed)
+        prefer = self.services.settings.alert_channel
+        identities = await self.services.store.members.latest_identities(
+            addressed, self.active_channels, None if prefer == "last_used" else prefer
+        )
         entries = []
         for out in outgoing:
             if out.channel is not None and out.chat_id is not None:
@@ -283,6 +312,8 @@ class Engine:
                     out.member_id,
                     out.reply.to_payload(),
                     out.priority,
+                    # quiet hours hold what can wait; urgent alerts never wait
+                    hold_until(self.services.settings, self.services.clock.now(), out.priority),
                 )
             )
         return entries
@@ -293,7 +324,9 @@ class Engine:
             turn.say(turn.t("errors.group"))
             return
         if msg.content in (Content.STICKER, Content.UNSUPPORTED):
-            turn.say(turn.t("errors.unreadable"))
+            # what the bot can read differs by messenger (Zalo sends no voice, no location)
+            own = f"errors.unreadable_{msg.channel}"
+            turn.say(turn.t(own if own in self.services.texts.keys() else "errors.unreadable"))
             return
         if msg.content == Content.TOO_LARGE and not msg.text.strip():
             turn.say(turn.t("errors.file_too_big"))
@@ -306,8 +339,17 @@ class Engine:
             turn.say(turn.t("errors.too_long", limit=f"{limit:,}".replace(",", ".")))
         turn.text = text
         if msg.button is not None:
+            route = next((s for p, s in BUTTON_ROUTES.items() if msg.button.startswith(p)), None)
             if msg.button.startswith("/"):
                 turn.text = text = msg.button
+            elif route is not None:
+                if turn.member is None:
+                    raise NotRegistered()
+                turn.choice = Button(msg.button, msg.button)
+                if turn.state in KEEP_ON_INTERRUPT:
+                    self._set_aside(turn)
+                await route(turn)
+                return
             else:
                 turn.choice = next((b for b in turn.pending() if b.data == msg.button), None)
                 if turn.choice is None:

@@ -178,6 +178,9 @@ def render_report(turn: Turn, report: Report) -> str:
     ]
     if report.place:
         lines.append(turn.t("report.place", place=report.place))
+    if report.kind == ReportKind.URGENT:  # its handling (handlers/hotspots): "đang xử lý"
+        status = turn.t(f"hotspots.status.{report.status}")
+        lines.append(turn.t("hotspots.card.status", status=status))
     if report.is_normal:
         lines.append(turn.t("report.normal"))
     for item in report.items:

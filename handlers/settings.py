@@ -5,8 +5,11 @@ Built from ``config.toml`` by ``bot.config``; frozen, so nothing changes them at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+from handlers.hotspots.settings import HotspotSettings
+from handlers.rhythm.settings import RhythmSettings
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,11 @@ class DomainSettings:
     invitation_days: int = 7
     max_failed_codes: int = 5
     lockout_minutes: int = 60
+    rhythm: RhythmSettings = field(default_factory=RhythmSettings)  # [schedule]
+    hotspots: HotspotSettings = field(default_factory=HotspotSettings)  # [hotspots]
+    # Where alerts and reminders go for a member with several messengers: "last_used", or
+    # a channel name ("telegram", "zalo") preferred whenever the member has it.
+    alert_channel: str = "last_used"
 
     def topic(self, code: str) -> Topic:
         for topic in self.topics:

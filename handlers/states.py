@@ -19,6 +19,14 @@ class State(StrEnum):
     MINE_PICK = "mine.pick"
     MINE_ADD = "mine.add"
     RESUME = "resume"
+    # the rhythm of the work: the giao ban's date, the conclusions after it
+    BRIEFING_DATE = "briefing.date"
+    CONCLUDE_TEXT = "conclude.text"
+    CONCLUDE_VILLAGE = "conclude.village"
+    CONCLUDE_DUE = "conclude.due"
+    CONCLUDE_MORE = "conclude.more"
+    HOTSPOT_LIST = "hotspots.list"  # a list or card of hotspots is shown: a number opens
+    HOTSPOT_NOTE = "hotspots.note"  # waiting for the note of "being handled" or "resolved"
 
     @property
     def flow(self) -> str:

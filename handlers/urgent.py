@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from handlers import drafting
+from handlers.hotspots.detection import report_stored
 from handlers.matching import people_in
 from handlers.messages import Button, Outgoing, Reply
 from handlers.registration import idle
@@ -52,9 +53,10 @@ async def topic(turn: Turn) -> None:
     files = drafting.attachments_of(turn)
     if files and turn.choice is None:
         turn.data["files"].extend(files)
-        if not turn.text:
-            turn.say(turn.t("report.file_received", what=drafting.attachment_note(turn)))
-            return
+        if turn.text:  # a photo's caption describes the event too
+            turn.data["text"] = f"{turn.data['text']}\n{turn.text}"
+        turn.say(turn.t("report.file_received", what=drafting.attachment_note(turn)))
+        return
     if turn.choice is None or not turn.choice.data.startswith("t:"):
         turn.unclear()
         return
@@ -91,6 +93,7 @@ async def _submit(turn: Turn, topic_code: str) -> None:
     commune = await drafting.commune_name(services, report.unit)
     alerts = await drafting.urgent_alerts(services, report, commune)
     turn.outgoing.extend(alerts)
+    turn.outgoing.extend(await report_stored(services, report))  # its hotspot, its handling
     key = "urgent.stored" if alerts else "urgent.stored_nobody"
     turn.say(turn.t(key, number=report.id, commune=commune))
     turn.finish()

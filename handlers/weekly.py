@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers import drafting
+from handlers.hotspots.detection import report_stored
 from handlers.matching import match_many, parse_count, people_in
 from handlers.messages import Button
 from handlers.states import State
@@ -384,6 +385,10 @@ async def _submit(turn: Turn) -> None:
         key = "weekly.stored_amend" if submitted.amended else "weekly.stored"
         turn.say(turn.t(key, week=week_no, unit=turn.data["unit_name"], number=number), edit=True)
     urgent_code = services.settings.urgent_severity.code
+    if items:  # count the issues in their hotspots (handlers/hotspots)
+        stored = await services.store.reports.get(number)
+        if stored is not None:
+            turn.outgoing.extend(await report_stored(services, stored))
     if any(i.severity == urgent_code for i in items):
         report = await services.store.reports.get(number)
         if report is not None:

@@ -6,13 +6,14 @@ revision in ``storage/migrations``; change a model only together with a new revi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -152,6 +153,12 @@ class ReportRow(Base):
     sent_at: Mapped[datetime]
     stored_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+    # Case handling of urgent reports (revision 0002): escalation is due at ``due_at`` unless
+    # someone acknowledges it first; ``escalation`` counts the levels already alerted.
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     items: Mapped[list[ReportItemRow]] = relationship(
         back_populates="report", order_by="ReportItemRow.id"
@@ -261,3 +268,130 @@ class AuditRow(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- hotspots (revision 0002) ---------------------------------------------------------------
+
+
+class HotspotRow(Base):
+    """An issue in one place: reports on one topic in one commune, about the same matter.
+
+    ``state`` is the running aggregate the score is computed from (handlers/hotspots/scoring);
+    ``score`` and ``level`` are as of ``scored_at`` (a new report, or the daily re-ageing).
+    """
+
+    __tablename__ = "hotspots"
+    __table_args__ = (
+        Index("ix_hotspots_group", "unit_id", "topic", "last_at"),
+        Index("ix_hotspots_rank", "last_at", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # the commune
+    unit_path: Mapped[str] = mapped_column(String(512), index=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    keywords: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    score: Mapped[float] = mapped_column(Float)
+    level: Mapped[str | None] = mapped_column(String(16))
+    peak_level: Mapped[str | None] = mapped_column(String(16))
+    reports: Mapped[int] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    # Raised by each reopening: alerts of a new round are new messages.
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    scored_at: Mapped[datetime]
+    alerted_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class HotspotReportRow(Base):
+    """A report item counted in a hotspot, with what the score needs of it (``event``)."""
+
+    __tablename__ = "hotspot_reports"
+    __table_args__ = (Index("ix_hotspot_reports_hotspot", "hotspot_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hotspot_id: Mapped[int] = mapped_column(ForeignKey("hotspots.id"))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    # one hotspot per report item: storing it again (a replayed message) counts it once
+    item_id: Mapped[int] = mapped_column(ForeignKey("report_items.id"), unique=True)
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sent_at: Mapped[datetime]
+
+
+class CaseEventRow(Base):
+    """One change in the handling of an urgent report or a hotspot: who, what, when."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    hotspot_id: Mapped[int | None] = mapped_column(ForeignKey("hotspots.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # the status after it
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+# --- the rhythm of the work (issue 5): job runs, giao ban meetings, their conclusions -----
+
+
+class JobRunRow(Base):
+    """One run of a scheduled job for one fire time: a restart knows what ran already."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "fire_time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    fire_time: Mapped[datetime]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class MeetingRow(Base):
+    """A monthly giao ban of a commune's leaders with its village heads."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("unit_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-12", local time
+    scheduled_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # proposed | confirmed
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    confirmed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class ConclusionRow(Base):
+    """A conclusion or assignment of a giao ban: which village, what, by when."""
+
+    __tablename__ = "conclusions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the commune
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # None: all
+    text: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]

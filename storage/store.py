@@ -9,9 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.database import create_engine, migrate, session_factory
 from storage.repositories.audit import AuditRepository
 from storage.repositories.conversations import ConversationRepository
+from storage.repositories.hotspots import HotspotRepository
+from storage.repositories.jobs import JobRunRepository
+from storage.repositories.meetings import MeetingRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.messages import MessageRepository
 from storage.repositories.reports import ReportRepository
+from storage.repositories.rhythm import RhythmQueries
 from storage.repositories.units import UnitRepository
 
 
@@ -25,6 +29,10 @@ class Store:
         self.conversations = ConversationRepository(sessions)
         self.messages = MessageRepository(sessions)
         self.audit = AuditRepository(sessions)
+        self.hotspots = HotspotRepository(sessions)
+        self.jobs = JobRunRepository(sessions)
+        self.meetings = MeetingRepository(sessions)
+        self.rhythm = RhythmQueries(sessions)
 
     @classmethod
     async def open(cls, url: str, severity_order: Sequence[str]) -> Store:

@@ -728,6 +728,8 @@ class FakeBotApi:
         self.group_per_minute = group_per_minute
         self.limited_methods = frozenset(limited_methods)
         self.check_entities = check_entities
+        # the users' clock: the "date" of the messages they send (tests may set their own)
+        self.now: Callable[[], float] = time.time
         self.hang_seconds = hang_seconds
 
         #: Every accepted call, in the order they were answered.
@@ -1370,7 +1372,7 @@ class FakeBotApi:
             "message_id": self._next_message_id(chat),
             "from": user,
             "chat": self._chat(chat),
-            "date": int(time.time()),
+            "date": int(self.now()),
             **content,
         }
         self._messages[(chat, message["message_id"])] = _Stored(message, content.get("text"))
@@ -1618,7 +1620,7 @@ class FakeBotApi:
             "message_id": self._next_message_id(chat),
             "sender_chat": self._chat(chat),
             "chat": self._chat(chat),
-            "date": int(time.time()),
+            "date": int(self.now()),
             "text": text,
         }
         self._messages[(chat, message["message_id"])] = _Stored(message, text)
@@ -1647,7 +1649,7 @@ class FakeBotApi:
             "my_chat_member": {
                 "chat": self._chat(chat),
                 "from": self._user(user_id),
-                "date": int(time.time()),
+                "date": int(self.now()),
                 "old_chat_member": {"user": self.bot_user, "status": old},
                 "new_chat_member": new_member,
             }
@@ -1739,7 +1741,7 @@ class FakeBotApi:
             "message_id": self._next_message_id(chat),
             "from": self.bot_user,
             "chat": self._chat(chat),
-            "date": int(time.time()),
+            "date": int(self.now()),
             **content,
         }
         shown = _message_markup(markup)

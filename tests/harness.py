@@ -37,6 +37,14 @@ class Harness:
     def store(self) -> Store:
         return self.app.store
 
+    def chat_of(self, user: str) -> str:
+        """The chat id of ``user`` on this channel."""
+        return f"chat-{user}"
+
+    def user_of(self, user: str) -> str:
+        """The platform user id of ``user`` on this channel."""
+        return f"user-{user}"
+
     async def send(
         self,
         user: str,
@@ -50,8 +58,8 @@ class Harness:
     ) -> list[Reply]:
         msg = IncomingMessage(
             channel=self.channel,
-            chat_id=f"chat-{user}",
-            user_id=f"user-{user}",
+            chat_id=self.chat_of(user),
+            user_id=self.user_of(user),
             display_name=user.capitalize(),
             message_id=message_id or f"m{next(self._ids)}",
             sent_at=self.clock.now(),
@@ -95,7 +103,7 @@ class Harness:
         code = await self.invite(role, unit_code)
         text = await self.say(user, f"/start {code}")
         assert "Đã đăng ký" in text, text
-        member = await self.store.members.by_identity(self.channel, f"user-{user}")
+        member = await self.store.members.by_identity(self.channel, self.user_of(user))
         assert member is not None
         return member
 

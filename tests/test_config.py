@@ -35,6 +35,9 @@ def test_environment_overrides_every_key() -> None:
     assert str(config.domain.timezone) == "Asia/Bangkok"
     assert config.domain.max_text_chars == 2000
     assert config.telegram.enabled and config.telegram.api_url == "http://127.0.0.1:9"
+    zalo = load_config({"SITREP_ZALO_TOKEN": "1:x", "SITREP_ZALO_RATE_PER_SECOND": "5"}, CONFIG)
+    assert zalo.zalo.enabled and zalo.zalo.max_text == 2000
+    assert zalo.zalo.limits.per_second == 5
 
 
 def test_sitrep_config_names_another_file(tmp_path: Path) -> None:
@@ -54,6 +57,8 @@ def test_sitrep_config_names_another_file(tmp_path: Path) -> None:
         ({"SITREP_INVITATIONS_MAX_FAILED_CODES": "0"}, "invitations.max_failed_codes"),
         ({"SITREP_UNITS_LEADER_LEVEL": "hamlet"}, "units.leader_level"),
         ({"SITREP_GENERAL_LOG_LEVEL": "LOUD"}, "general.log_level"),
+        ({"SITREP_OUTBOX_ALERT_CHANNEL": "sms"}, "outbox.alert_channel"),
+        ({"SITREP_ZALO_API_URL": "bot-api.zapps.me"}, "zalo.api_url"),
     ],
 )
 def test_a_bad_value_names_its_key(env: dict[str, str], message: str) -> None:

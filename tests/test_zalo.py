@@ -249,9 +249,12 @@ async def test_one_member_on_both_messengers(tmp_path: Path) -> None:
                 await telegram.say("lan", "/trogiup")
                 await zalo.say("an", "/khancap Lu cuon troi cau treo, 5 ho bi co lap")
                 await zalo.say("an", "thien tai")
-                assert any(
-                    "KHẨN" in (c.text or "")
-                    for c in tapi.sent_messages(int(telegram.chat_of("lan")))
+                await tapi.wait_until(
+                    lambda: any(
+                        "KHẨN" in (c.text or "")
+                        for c in tapi.sent_messages(int(telegram.chat_of("lan")))
+                    ),
+                    timeout=10,
                 )
 
 
@@ -278,3 +281,18 @@ async def test_a_message_stored_before_a_crash_is_handled_at_start(tmp_path: Pat
                 await api.wait_until(lambda: bool(api.sent_texts("u7")), timeout=10)
             assert "/start MÃ" in api.sent_texts("u7")[0]
             assert await app.store.messages.unprocessed("zalo") == []
+
+
+async def test_a_leader_on_zalo_acknowledges_an_urgent_report_by_typing(
+    zalo: MessengerHarness,
+) -> None:
+    api = _api(zalo)
+    await zalo.join("an", Role.REPORTER, "721-01")
+    await zalo.join("lan", Role.LEADER, "721")
+    await zalo.say("an", "/khancap Sat lo vui 2 nha, khoang 10 nguoi")
+    await zalo.say("an", "thien tai")
+    (alert,) = [t for t in api.sent_texts(zalo.chat_of("lan")) if "KHẨN" in t]
+    assert "/xuly 1 tiepnhan" in alert  # no buttons on Zalo: the command to type
+    assert "tiếp nhận" in (await zalo.say("lan", "/xuly 1 tiep nhan")).lower()
+    told = [t for t in api.sent_texts(zalo.chat_of("an")) if "đã tiếp nhận" in t]
+    assert len(told) == 1 and "#1" in told[0]

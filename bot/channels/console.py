@@ -44,7 +44,10 @@ class ConsoleChannel:
         self._stdout.flush()
 
     def _show(self, reply: Reply) -> None:
-        self._print(numbered(reply, self._app.services.texts))
+        texts = self._app.services.texts
+        self._print(numbered(reply, texts))
+        for file in reply.files:  # the terminal carries files by naming them
+            self._print(texts("files.console", path=file.path, caption=file.caption).rstrip())
 
     async def run(self) -> None:
         """Read lines until end of input; each line is one message."""
@@ -80,7 +83,8 @@ class ConsoleChannel:
         """Print what the outbox holds for console chats, and mark it sent."""
         store = self._app.store
         clock = self._app.services.clock
-        for message in await store.messages.pending(CHANNEL):
+        # what quiet hours hold waits here too
+        for message in await store.messages.due(CHANNEL, clock.now()):
             reply = Reply.from_payload(message.payload)
             if message.chat_id == self._user_id:
                 self._show(reply)

@@ -36,6 +36,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.app import App
+from bot.channels.stopped import ChannelStopped
 from bot.channels.telegram_send import TelegramTransport
 from bot.channels.telegram_updates import UpdateReader, chat_of
 from bot.config import ChannelSettings
@@ -58,15 +59,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 RAW_GET_UPDATES = "getupdates"
 
 
-class ChannelStopped(Exception):
-    """The channel cannot go on (a refused token, another poller); carries the exit status."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 class TelegramChannel:
+    name = CHANNEL
+
     def __init__(
         self,
         app: App,
@@ -111,7 +106,12 @@ class TelegramChannel:
             self.bot, media_dir / CHANNEL, settings.max_file_mb, app.services.clock
         )
         self.sender = OutboxSender(
-            app.store, self.transport, settings.limits, app.services.clock, self._unreachable
+            app.store,
+            self.transport,
+            settings.limits,
+            app.services.clock,
+            self._unreachable,
+            texts=app.services.texts,
         )
         self._runners: list[asyncio.Task[None]] = []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -20,6 +21,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.outbox import DeliveryError, Failure
+from handlers.messages import OutgoingFile
 
 CHANNEL = "telegram"
 
@@ -28,6 +30,7 @@ class TelegramTransport:
     """How the outbox sender puts a text (with buttons) on Telegram."""
 
     channel = CHANNEL
+    carries_files = True
 
     def __init__(self, bot: Bot, max_text: int) -> None:
         self._bot = bot
@@ -57,6 +60,23 @@ class TelegramTransport:
             if edit_message_id is not None and "not modified" in exc.message.lower():
                 return edit_message_id
             raise delivery_error(exc) from exc
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
+
+    async def send_file(self, chat_id: str, file: OutgoingFile) -> str:
+        """sendPhoto for a chart, sendDocument for anything else; the local file is uploaded."""
+        path = Path(file.path)
+        caption = file.caption or None
+        try:
+            if file.kind == "photo":
+                sent = await self._bot.send_photo(
+                    chat_id=int(chat_id), photo=path, caption=caption, filename=path.name
+                )
+            else:
+                sent = await self._bot.send_document(
+                    chat_id=int(chat_id), document=path, caption=caption, filename=path.name
+                )
+            return str(sent.message_id)
         except TelegramError as exc:
             raise delivery_error(exc) from exc
 

@@ -76,7 +76,12 @@ class ZaloChannel:
             self.api, media_dir / CHANNEL, settings.max_file_mb, app.services.clock
         )
         self.sender = OutboxSender(
-            app.store, self.transport, settings.limits, app.services.clock, self._unreachable
+            app.store,
+            self.transport,
+            settings.limits,
+            app.services.clock,
+            self._unreachable,
+            texts=app.services.texts,
         )
 
     # --- life cycle --------------------------------------------------------------------

@@ -23,6 +23,8 @@ class OutboxEntry:
     member_id: int | None
     payload: dict[str, Any]
     priority: int = 10
+    # held until then (quiet hours): the sender does not see the row before
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def _outbox_row(entry: OutboxEntry, now: datetime) -> OutboxRow:
         ambiguous=0,
         parts_sent=0,
         created_at=now,
+        next_attempt_at=entry.not_before,
     )
 
 
