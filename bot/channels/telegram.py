@@ -36,16 +36,13 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.app import App
+from bot.channels.messenger import MessengerChannel
 from bot.channels.stopped import ChannelStopped
 from bot.channels.telegram_send import TelegramTransport
 from bot.channels.telegram_updates import UpdateReader, chat_of
 from bot.config import ChannelSettings
-from bot.outbox import OutboxSender
 from bot.web import WebServer
-from handlers.locks import KeyedLocks
-from handlers.messages import IncomingMessage, Outgoing
-from handlers.notices import unreachable_notices
-from storage.records import Member
+from handlers.messages import IncomingMessage
 from storage.repositories.messages import OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -59,8 +56,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 RAW_GET_UPDATES = "getupdates"
 
 
-class TelegramChannel:
+class TelegramChannel(MessengerChannel):
     name = CHANNEL
+    label = "Telegram"
 
     def __init__(
         self,
@@ -70,13 +68,10 @@ class TelegramChannel:
         web_server: WebServer | None = None,
         webhook_url: str | None = None,
     ) -> None:
-        self._app = app
+        super().__init__(app)
         self._settings = settings
         self._webhook_url = webhook_url
-        self._chats = KeyedLocks()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._menus: dict[str, str] = {}
-        self._stopping = False
         self._secret = settings.webhook_secret or secrets.token_urlsafe(32)
         api = settings.api_url
         self.bot = Bot(
@@ -105,15 +100,7 @@ class TelegramChannel:
         self._reader = UpdateReader(
             self.bot, media_dir / CHANNEL, settings.max_file_mb, app.services.clock
         )
-        self.sender = OutboxSender(
-            app.store,
-            self.transport,
-            settings.limits,
-            app.services.clock,
-            self._unreachable,
-            texts=app.services.texts,
-        )
-        self._runners: list[asyncio.Task[None]] = []
+        self.sender = self._sender(self.transport, settings)
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -124,7 +111,7 @@ class TelegramChannel:
         """
         await self._connect()
         await self._set_menu(None, "guest")
-        self._runners.append(asyncio.create_task(self.sender.run(), name="telegram-sender"))
+        self._run(self.sender.run(), "sender")
         for inbox_id, payload in await self._app.store.messages.unprocessed(CHANNEL):
             if RAW in payload:
                 self._schedule(inbox_id, payload[RAW])
@@ -137,38 +124,11 @@ class TelegramChannel:
             log.info("Telegram webhook set to %s", self._webhook_url)
         else:
             await self._call(self.bot.delete_webhook())
-            self._runners.append(asyncio.create_task(self._poll(), name="telegram-poller"))
+            self._run(self._poll(), "poller")
 
-    async def run_until_stopped(self) -> None:
-        """Wait while the channel works; raises :class:`ChannelStopped` when it cannot go on."""
-        while not self._stopping:
-            done, _ = await asyncio.wait(self._runners, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task.cancelled():
-                    continue
-                error = task.exception()
-                if error is not None:
-                    raise error
-            if self.sender.unauthorized:
-                raise ChannelStopped("Telegram refused the bot token (401) while running", 2)
-            self._runners = [t for t in self._runners if not t.done()]
-            if not self._runners:
-                return
-
-    async def stop(self) -> None:
-        self._stopping = True
-        for task in self._runners:
-            if task.get_name() == "telegram-poller":
-                task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
-        self.sender.stop()
-        await asyncio.gather(*self._runners, return_exceptions=True)
+    async def _close(self) -> None:
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
-
-    def wake(self) -> None:
-        self.sender.wake()
 
     async def _connect(self) -> None:
         """getMe until the Bot API answers; a refused token stops start-up."""
@@ -284,11 +244,6 @@ class TelegramChannel:
             CHANNEL, str(update["update_id"]), chat_of(update), {RAW: update}
         )
 
-    def _schedule(self, inbox_id: int, update: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._handle(inbox_id, update))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _handle(self, inbox_id: int, raw: dict[str, Any]) -> None:
         """One update, in its chat's order: parse, download, hand to the engine, tidy up."""
         engine = self._app.engine
@@ -365,11 +320,3 @@ class TelegramChannel:
             return
         if chat_id is not None:
             self._menus[chat_id] = role
-
-    async def _unreachable(self, members: list[Member]) -> None:
-        notices: list[Outgoing] = await unreachable_notices(self._app.services, members, CHANNEL)
-        for member in members:
-            log.warning(
-                "member %d (%s) blocked the bot on Telegram", member.id, member.display_name
-            )
-        await self._app.engine.deliver(notices)

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 
 from bot.app import App
+from bot.channels.messenger import MessengerChannel
 from bot.channels.stopped import ChannelStopped
 from bot.channels.zalo_api import ZaloApi, ZaloError, ZaloNetworkError, ZaloTimeout
 from bot.channels.zalo_events import (
@@ -33,12 +34,7 @@ from bot.channels.zalo_events import (
 )
 from bot.channels.zalo_send import ZaloTransport
 from bot.config import ChannelSettings
-from bot.outbox import OutboxSender
 from bot.web import WebServer
-from handlers.locks import KeyedLocks
-from handlers.messages import Outgoing
-from handlers.notices import unreachable_notices
-from storage.records import Member
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +43,9 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 NO_UPDATE = 408
 
 
-class ZaloChannel:
+class ZaloChannel(MessengerChannel):
     name = CHANNEL
+    label = "Zalo"
 
     def __init__(
         self,
@@ -58,13 +55,9 @@ class ZaloChannel:
         web_server: WebServer | None = None,
         webhook_url: str | None = None,
     ) -> None:
-        self._app = app
+        super().__init__(app)
         self._settings = settings
         self._webhook_url = webhook_url
-        self._chats = KeyedLocks()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._runners: list[asyncio.Task[None]] = []
-        self._stopping = False
         self._secret = settings.webhook_secret or secrets.token_urlsafe(32)
         self.api = ZaloApi(settings.api_url, settings.token, settings.request_timeout)
         if webhook_url:
@@ -75,14 +68,7 @@ class ZaloChannel:
         self._reader = EventReader(
             self.api, media_dir / CHANNEL, settings.max_file_mb, app.services.clock
         )
-        self.sender = OutboxSender(
-            app.store,
-            self.transport,
-            settings.limits,
-            app.services.clock,
-            self._unreachable,
-            texts=app.services.texts,
-        )
+        self.sender = self._sender(self.transport, settings)
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -90,7 +76,7 @@ class ZaloChannel:
         """Check the token, replay stored events, then poll or take webhooks."""
         await self.api.open()
         await self._connect()
-        self._runners.append(asyncio.create_task(self.sender.run(), name="zalo-sender"))
+        self._run(self.sender.run(), "sender")
         for inbox_id, payload in await self._app.store.messages.unprocessed(CHANNEL):
             if RAW in payload:
                 self._schedule(inbox_id, payload[RAW])
@@ -99,41 +85,10 @@ class ZaloChannel:
             log.info("Zalo webhook set to %s", self._webhook_url)
         else:
             await self._call("deleteWebhook")
-            self._runners.append(asyncio.create_task(self._poll(), name="zalo-poller"))
+            self._run(self._poll(), "poller")
 
-    async def run_until_stopped(self) -> None:
-        """Wait while the channel works; raises :class:`ChannelStopped` when it cannot go on."""
-        while not self._stopping:
-            done, _ = await asyncio.wait(self._runners, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task.cancelled():
-                    continue
-                error = task.exception()
-                if error is not None:
-                    raise error
-            if self.sender.unauthorized:
-                raise ChannelStopped(
-                    "Zalo refused the bot token (401) while running: the Zalo channel stops; "
-                    "check SITREP_ZALO_TOKEN",
-                    2,
-                )
-            self._runners = [t for t in self._runners if not t.done()]
-            if not self._runners:
-                return
-
-    async def stop(self) -> None:
-        self._stopping = True
-        for task in self._runners:
-            if task.get_name() == "zalo-poller":
-                task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
-        self.sender.stop()
-        await asyncio.gather(*self._runners, return_exceptions=True)
+    async def _close(self) -> None:
         await self.api.close()
-
-    def wake(self) -> None:
-        self.sender.wake()
 
     async def _connect(self) -> None:
         """getMe until the Bot API answers; a refused token stops start-up."""
@@ -246,13 +201,9 @@ class ZaloChannel:
             CHANNEL, message_id(event), chat_of(event), {RAW: event}
         )
 
-    def _schedule(self, inbox_id: int, event: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._handle(inbox_id, event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, inbox_id: int, event: dict[str, Any]) -> None:
+    async def _handle(self, inbox_id: int, raw: dict[str, Any]) -> None:
         """One event, in its chat's order: read, download, hand to the engine."""
+        event = raw
         engine = self._app.engine
         chat = chat_of(event)
         async with self._chats.hold(chat):
@@ -263,9 +214,3 @@ class ZaloChannel:
                 await engine.fail(inbox_id, CHANNEL, chat, exc, via_outbox=True)
                 return
             await engine.process(inbox_id, msg, via_outbox=True)
-
-    async def _unreachable(self, members: list[Member]) -> None:
-        notices: list[Outgoing] = await unreachable_notices(self._app.services, members, CHANNEL)
-        for member in members:
-            log.warning("member %d (%s) blocked the bot on Zalo", member.id, member.display_name)
-        await self._app.engine.deliver(notices)
