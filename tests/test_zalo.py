@@ -178,21 +178,26 @@ async def test_a_refused_token_at_start_stops_with_status_2(
     assert "Zalo refused the bot token" in caplog.text
 
 
+def _both(zapi: FakeZaloApi, tapi: FakeBotApi, clock: RunningClock, tmp_path: Path) -> Config:
+    """The service on Zalo and Telegram at once, the two fakes on the service's clock."""
+    zapi.now = tapi.now = lambda: clock.now().timestamp()
+    return messenger_config(
+        "zalo",
+        f"sqlite:///{tmp_path / 'sitrep.db'}",
+        tmp_path,
+        zapi.url,
+        SITREP_TELEGRAM_TOKEN=TELEGRAM_TOKEN,
+        SITREP_TELEGRAM_API_URL=tapi.url,
+        SITREP_TELEGRAM_POLL_TIMEOUT="1",
+    )
+
+
 async def test_401_while_running_stops_zalo_and_tells_admins_on_telegram(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = RunningClock(START)
     async with FakeZaloApi() as zapi, FakeBotApi(TELEGRAM_TOKEN, enforce_limits=False) as tapi:
-        zapi.now = tapi.now = lambda: clock.now().timestamp()
-        config = messenger_config(
-            "zalo",
-            f"sqlite:///{tmp_path / 'sitrep.db'}",
-            tmp_path,
-            zapi.url,
-            SITREP_TELEGRAM_TOKEN=TELEGRAM_TOKEN,
-            SITREP_TELEGRAM_API_URL=tapi.url,
-            SITREP_TELEGRAM_POLL_TIMEOUT="1",
-        )
+        config = _both(zapi, tapi, clock, tmp_path)
         async with opened(config, clock) as app:
             await seed_units(app)
             async with _serving(config, clock) as service:
@@ -215,16 +220,7 @@ async def test_401_while_running_stops_zalo_and_tells_admins_on_telegram(
 async def test_one_member_on_both_messengers(tmp_path: Path) -> None:
     clock = RunningClock(START)
     async with FakeZaloApi() as zapi, FakeBotApi(TELEGRAM_TOKEN, enforce_limits=False) as tapi:
-        zapi.now = tapi.now = lambda: clock.now().timestamp()
-        config = messenger_config(
-            "zalo",
-            f"sqlite:///{tmp_path / 'sitrep.db'}",
-            tmp_path,
-            zapi.url,
-            SITREP_TELEGRAM_TOKEN=TELEGRAM_TOKEN,
-            SITREP_TELEGRAM_API_URL=tapi.url,
-            SITREP_TELEGRAM_POLL_TIMEOUT="1",
-        )
+        config = _both(zapi, tapi, clock, tmp_path)
         async with opened(config, clock) as app:
             await seed_units(app)
             async with _serving(config, clock):
