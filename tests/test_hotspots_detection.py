@@ -106,3 +106,20 @@ async def test_daily_reageing_fades_old_hotspots(harness: Harness) -> None:
     assert faded is not None and faded.level is None and faded.score < spot.score / 4
     harness.clock.set(START + timedelta(days=80))
     assert "không có điểm nóng nào" in await harness.say("lan", "/diemnong quy")
+
+
+async def test_the_weekly_digest_lists_the_open_hotspot(harness: Harness) -> None:
+    from handlers.rhythm.digest import build, render
+    from handlers.weeks import Week
+
+    p = await people(harness)
+    await background(harness, p, weeks=4)
+    await _planted_land_dispute(harness, p)
+    services = harness.app.services
+    week = Week.of(START - timedelta(days=7), services.settings.timezone)
+    digest = await build(services, p["lan"].unit, week)
+    assert digest is not None
+    text = render(services, digest)
+    head = next(i for i, line in enumerate(text.splitlines()) if line.startswith("Điểm nóng"))
+    first = text.splitlines()[head + 1]
+    assert "1. 🔥 Điểm nóng · Đất đai — Tranh chấp đất làm đường liên thôn" in first

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.drafting import quote
+from handlers.hotspots.lifecycle import ACTIVE
+from handlers.hotspots.ranking import top_details
+from handlers.hotspots.render import Details, list_line
 from handlers.messages import OutgoingFile, Reply
 from handlers.rhythm import figures
 from handlers.rhythm.charts import topic_chart
@@ -23,6 +26,8 @@ from handlers.weeks import Week, local_time
 from storage.records import Report, ReportKind, Role, Unit
 
 QUOTE_CHARS = 100
+HOTSPOT_DAYS = 30  # hotspots with a report in the last 30 days, like /diemnong
+HOTSPOT_LINES = 3
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Digest:
     by_severity: Counter[str]
     reports: list[Report]
     children: list[tuple[Unit, int, int]]  # unit below, villages reported, villages
+    hotspots: list[Details]  # open ones at the week's end, best first
 
 
 async def build(services: Services, scope: Unit, week: Week) -> Digest | None:
@@ -55,7 +61,11 @@ async def build(services: Services, scope: Unit, week: Week) -> Digest | None:
             villages = [v for v in done.villages if v.path.startswith(child.path)]
             reported = sum(1 for v in villages if v.id in done.sent)
             children.append((child, reported, len(villages)))
-    return Digest(scope, week, done, by_topic, before, by_severity, reports, children)
+    spots = await top_details(
+        services, scope, HOTSPOT_DAYS, None, week.end(tz), limit=HOTSPOT_LINES
+    )
+    open_spots = [d for d in spots if d.hotspot.status in ACTIVE]
+    return Digest(scope, week, done, by_topic, before, by_severity, reports, children, open_spots)
 
 
 def render(services: Services, digest: Digest) -> str:
@@ -105,6 +115,13 @@ def render(services: Services, digest: Digest) -> str:
                     status=figures.status_name(services, report.status),
                 )
             )
+    if digest.hotspots:
+        lines.append(t("digest.hotspots_head", n=len(digest.hotspots)))
+        end = digest.week.end(tz)
+        lines.extend(
+            "  " + list_line(services, n, found, None, end)
+            for n, found in enumerate(digest.hotspots, start=1)
+        )
     notable = [r for r in figures.notable(services, digest.reports) if r not in urgent[:5]]
     if notable:
         lines.append(t("digest.notable_head"))
