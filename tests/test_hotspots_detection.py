@@ -1,6 +1,7 @@
 """Detection: realistic histories, the planted hotspot first and explained, loud vs persistent."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from handlers.hotspots.jobs import reage_hotspots
 from handlers.hotspots.scoring import Aggregate, Event
@@ -123,3 +124,23 @@ async def test_the_weekly_digest_lists_the_open_hotspot(harness: Harness) -> Non
     head = next(i for i, line in enumerate(text.splitlines()) if line.startswith("Điểm nóng"))
     first = text.splitlines()[head + 1]
     assert "1. 🔥 Điểm nóng · Đất đai — Tranh chấp đất làm đường liên thôn" in first
+
+
+async def test_the_periodic_draft_lists_the_hotspots_of_the_quarter(
+    harness: Harness, tmp_path: Path
+) -> None:
+    from docx import Document
+
+    from handlers.rhythm.calendar import parse_period
+    from handlers.rhythm.periodic import draft
+
+    p = await people(harness)
+    await _planted_land_dispute(harness, p)
+    services = harness.app.services
+    docx_file, _, data = await draft(
+        services, p["lan"].unit, parse_period("2026-Q4"), tmp_path / "q4.docx", START
+    )
+    assert len(data.hotspots) == 1
+    paragraphs = [para.text for para in Document(str(docx_file)).paragraphs]
+    section = paragraphs.index("IV. Điểm nóng và kết quả xử lý")
+    assert "🔥 Điểm nóng · Đất đai — Tranh chấp đất làm đường" in paragraphs[section + 1]

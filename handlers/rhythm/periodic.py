@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from handlers.hotspots.ranking import top_details
+from handlers.hotspots.render import Details, list_line
 from handlers.messages import OutgoingFile, Reply
 from handlers.rhythm import figures
 from handlers.rhythm.calendar import Period, periods_due
@@ -19,6 +21,8 @@ from handlers.services import Services
 from handlers.weeks import local_time, weeks_between
 from storage.records import Report, ReportKind, Role, Unit
 from storage.repositories.meetings import Meeting
+
+HOTSPOT_LINES = 10  # the hotspots of a period in the draft
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Figures:
     urgent: list[Report]
     rows: list[UnitRow]
     meetings: list[tuple[Meeting, int, int]]  # meeting, conclusions, still open
+    hotspots: list[Details]  # with a report in the period, best first, as of its end
 
 
 def label(services: Services, period: Period) -> str:
@@ -75,10 +80,14 @@ async def collect(services: Services, scope: Unit, period: Period, now: datetime
         done = sum(1 for w in weeks for v in mine if v.id in reported[w.key])
         urgent_here = sum(1 for r in urgent if r.unit.path.startswith(child.path))
         rows.append(UnitRow(child, len(mine), done, len(mine) * len(weeks), urgent_here))
+    held = await store.meetings.in_scope(scope.path, since, until)
+    decided = await store.meetings.conclusions(meeting_ids=[m.id for m in held]) if held else []
     meetings = []
-    for meeting in await store.meetings.in_scope(scope.path, since, until):
-        found = await store.meetings.conclusions(meeting_ids=[meeting.id])
+    for meeting in held:
+        found = [c for c in decided if c.meeting_id == meeting.id]
         meetings.append((meeting, len(found), sum(1 for c in found if c.status == "open")))
+    days = max(1, (until - since).days)
+    hotspots = await top_details(services, scope, days, None, until, limit=HOTSPOT_LINES)
     return Figures(
         scope,
         period,
@@ -94,6 +103,7 @@ async def collect(services: Services, scope: Unit, period: Period, now: datetime
         urgent,
         rows,
         meetings,
+        hotspots,
     )
 
 
@@ -178,7 +188,12 @@ def write_docx(services: Services, data: Figures, path: Path, made: datetime) ->
         doc.add_paragraph(t("queries.no_issues"))
     doc.add_paragraph(t("periodic.fill_topics"))
     doc.add_heading(t("periodic.h_hotspots"), level=1)
-    doc.add_paragraph(t("periodic.no_hotspot_data"))
+    if not data.hotspots:
+        doc.add_paragraph(t("periodic.no_hotspots"))
+    for n, found in enumerate(data.hotspots, start=1):
+        doc.add_paragraph(list_line(services, n, found, None, data.until), style="List Bullet")
+    if data.urgent:
+        doc.add_paragraph(t("periodic.urgent_head"))
     for report in data.urgent[:20]:
         doc.add_paragraph(
             t(
